@@ -1,0 +1,3 @@
+"""AlphaGAN natural image matting in JAX/Flax."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,27 @@
+"""Shared test fixtures.
+
+Tests run on the CPU. Multi-device tests set XLA_FLAGS in a subprocess, never here, so the rest of the
+suite keeps one device and compiles quickly.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """`../shared/data`: skipped with a reason on a fresh clone, a failure under CI (CI=true)."""
+    if not (SHARED_DATA / "alphamatting" / "alpha").is_dir():
+        msg = f"real matting data not found at {SHARED_DATA} (it sits beside the repo as ../shared/data)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but " + msg)
+        pytest.skip(msg)
+    return SHARED_DATA
