@@ -1,0 +1,31 @@
+"""Matting data: on-the-fly training composites (tf.data) and full-resolution evaluation samples (NumPy).
+
+Importing this package does not import TensorFlow; only building a training pipeline does, so evaluation
+and the accelerator host (which has no TensorFlow) can use `eval_samples` and `io`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from alphagan_jax.data.eval_sources import eval_samples
+from alphagan_jax.data.io import ImageReadError
+
+__all__ = ["ImageReadError", "eval_samples", "make_train_dataset", "make_train_iterator"]
+
+
+def make_train_dataset(data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs):
+    """This host's tf.data.Dataset of training batches; see pipeline.make_train_dataset."""
+    from alphagan_jax.data.pipeline import make_train_dataset as build
+
+    return build(data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs)
+
+
+def make_train_iterator(
+    data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
+) -> Iterator[dict]:
+    """This host's training batches as NumPy dicts; see pipeline.make_train_iterator."""
+    from alphagan_jax.data.pipeline import make_train_iterator as build
+
+    return build(data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs)

@@ -1,0 +1,197 @@
+"""The tf.data training pipeline: on-the-fly composites, sharded per host, deterministic per (seed, index).
+
+Sample k of the global stream (k = step * global_batch + position) uses only stateless random ops seeded by
+(seed, k): its foreground is entry k % N of a per-epoch permutation of the N foregrounds (likewise for the
+backgrounds), so each epoch shows every foreground once, and `start_step` reproduces an uninterrupted run
+exactly. Host p of P takes positions [p * b, (p + 1) * b) of every global batch (b = global_batch / P).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools
+
+
+def import_tf():
+    """Import TensorFlow with its GPUs hidden: JAX owns the accelerators, tf.data only uses CPUs."""
+    import tensorflow as tf
+
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # already initialised; the devices were hidden by the first call
+        pass
+    return tf
+
+
+def _pool_getter(tf, pool: Pool, kind: str):
+    """A function index -> decoded uint8 image ('rgb') or float32 HxWx1 alpha ('alpha') for a pool."""
+    from alphagan_jax.data import tf_ops
+
+    if pool.arrays is not None:
+        table = tf.constant(pool.arrays)
+        if kind == "rgb":
+            return lambda i: tf.gather(table, i)
+        return lambda i: tf.cast(tf.gather(table, i), tf.float32)[:, :, None] / 255.0
+    decode = tf_ops.decode_rgb if kind == "rgb" else tf_ops.decode_alpha
+    if pool.encoded:
+        blobs = tf.constant(list(pool.encoded), tf.string)
+        return lambda i: decode(tf.gather(blobs, i))
+    paths = tf.constant(list(pool.paths), tf.string)
+    return lambda i: decode(tf.io.read_file(tf.gather(paths, i)))
+
+
+def _epoch_index(tf, k, seed: int, n: int, tag: int):
+    """Entry k % n of a stateless random permutation of range(n), fresh for every epoch k // n."""
+    if n == 1:
+        return tf.constant(0, tf.int64)
+    perm_seed = tf.random.experimental.stateless_fold_in(tf.stack([tf.constant(seed, tf.int64), k // n]), tag)
+    return tf.random.experimental.index_shuffle(k % n, perm_seed, tf.constant(n - 1, tf.int64))
+
+
+def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int):
+    """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample."""
+    from alphagan_jax.data import tf_ops as ops
+
+    size = int(data_config.crop_size)
+    choices = tuple(int(c) for c in data_config.crop_choices)
+    scale_range = tuple(float(s) for s in data_config.scale_range)
+    kernels = tuple(int(v) for v in data_config.trimap_kernel_range)
+    flip = bool(data_config.flip)
+    get_fg = _pool_getter(tf, pools.fg, "rgb")
+    get_alpha = _pool_getter(tf, pools.alpha, "alpha")
+    get_bg = _pool_getter(tf, pools.bg, "rgb") if len(pools.bg) else None
+    n_fg, n_bg = len(pools.fg), len(pools.bg)
+
+    def sample(k, bg_contents=None):
+        base = tf.stack([tf.constant(seed, tf.int64), k])
+        s = {
+            name: ops.fold_seed(base, i)
+            for i, name in enumerate(
+                ("fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk")
+            )
+        }
+
+        i_fg = _epoch_index(tf, k, seed, n_fg, 1)
+        fg_full, alpha_full = get_fg(i_fg), get_alpha(i_fg)
+        h, w = tf.shape(alpha_full)[0], tf.shape(alpha_full)[1]
+        win = ops.window_size(s["fg_window"], choices, scale_range, h, w)
+        y, x = ops.unknown_centre(s["fg_centre"], alpha_full)
+        top, left = ops.window_around(y, x, win, h, w)
+        # Crop before converting to float: only the window is ever touched in float.
+        fg_win = tf.cast(fg_full[top : top + win, left : left + win], tf.float32) / 255.0
+        fga = tf.concat([fg_win, alpha_full[top : top + win, left : left + win]], axis=-1)
+        fga = ops.resize_square(fga, size)
+        if flip:
+            fga = ops.maybe_flip(s["fg_flip"], fga)
+        fg = tf.clip_by_value(fga[:, :, :3], 0.0, 1.0)
+        alpha = ops.snap_alpha(fga[:, :, 3:])
+
+        bg_full = (
+            ops.decode_rgb(bg_contents)
+            if bg_contents is not None
+            else get_bg(_epoch_index(tf, k, seed, n_bg, 2))
+        )
+        bh, bw = tf.shape(bg_full)[0], tf.shape(bg_full)[1]
+        bwin = ops.window_size(s["bg_window"], choices, scale_range, bh, bw)
+        btop = ops._randint(s["bg_y"], 0, bh - bwin + 1)
+        bleft = ops._randint(s["bg_x"], 0, bw - bwin + 1)
+        bg = tf.cast(bg_full[btop : btop + bwin, bleft : bleft + bwin], tf.float32) / 255.0
+        bg = tf.clip_by_value(ops.resize_square(bg, size), 0.0, 1.0)
+        if flip:
+            bg = ops.maybe_flip(s["bg_flip"], bg)
+
+        trimap = ops.trimap_from_alpha(
+            alpha, ops.random_kernel(s["k_fg"], kernels), ops.random_kernel(s["k_unk"], kernels)
+        )
+        return {"image": ops.composite(alpha, fg, bg), "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
+
+    return sample
+
+
+def _host(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+    if process_index is None or process_count is None:
+        import jax
+
+        process_index = jax.process_index() if process_index is None else process_index
+        process_count = jax.process_count() if process_count is None else process_count
+    return int(process_index), int(process_count)
+
+
+def _bg_stream(tf, pools: TrainPools, seed: int, shuffle_buffer: int):
+    """Endless, deterministically shuffled encoded backgrounds from a TFDS dataset (e.g. coco/2017)."""
+    import tensorflow_datasets as tfds
+
+    ds = tfds.load(
+        pools.bg_tfds,
+        split="train",
+        shuffle_files=False,
+        data_dir=pools.tfds_data_dir or None,
+        decoders={"image": tfds.decode.SkipDecoding()},
+    )
+    ds = ds.map(lambda ex: ex["image"]).repeat()
+    return ds.shuffle(max(int(shuffle_buffer), 1), seed=seed, reshuffle_each_iteration=True)
+
+
+def make_train_dataset(
+    data_config: Any,
+    *,
+    global_batch_size: int,
+    seed: int,
+    start_step: int = 0,
+    process_index: int | None = None,
+    process_count: int | None = None,
+    pools: TrainPools | None = None,
+):
+    """This host's endless tf.data.Dataset of batches {image, trimap, alpha, fg, bg} (float32, NHWC).
+
+    Args:
+      data_config: the `data` block of the config (configs/default.py).
+      global_batch_size: batch over all hosts; must be divisible by the process count.
+      seed: stream seed; the same seed gives the same stream.
+      start_step: first step to produce (resume); batches equal those of an uninterrupted run.
+      process_index, process_count: override jax.process_index()/process_count() (tests, tools).
+      pools: prebuilt pools (skips building them from data_config).
+    """
+    tf = import_tf()
+    p, n_proc = _host(process_index, process_count)
+    if global_batch_size % n_proc:
+        raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
+    b = global_batch_size // n_proc
+    pools = pools if pools is not None else build_train_pools(data_config, seed)
+    sample = make_sample_fn(tf, pools, data_config, seed)
+
+    local = tf.data.Dataset.range(int(start_step) * b, np.iinfo(np.int64).max)
+    # Local index j -> global index: host p owns positions [p*b, (p+1)*b) of each global batch.
+    ds = local.map(lambda j: (j // b) * global_batch_size + p * b + j % b)
+    calls = tf.data.AUTOTUNE if data_config.num_parallel_calls < 0 else int(data_config.num_parallel_calls)
+    if pools.bg_tfds:
+        bgs = _bg_stream(tf, pools, seed, data_config.shuffle_buffer)
+        # Backgrounds stream in order, so this host reads its own shard of it; skip keeps resume exact.
+        bgs = bgs.shard(n_proc, p).skip(int(start_step) * b)
+        ds = tf.data.Dataset.zip((ds, bgs)).map(sample, num_parallel_calls=calls, deterministic=True)
+    else:
+        ds = ds.map(sample, num_parallel_calls=calls, deterministic=True)
+    ds = ds.batch(b, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.deterministic = True
+    if data_config.threads > 0:
+        options.threading.private_threadpool_size = int(data_config.threads)
+        options.threading.max_intra_op_parallelism = 1
+    return ds.with_options(options)
+
+
+def make_train_iterator(
+    data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
+) -> Iterator[dict[str, np.ndarray]]:
+    """This host's batches as NumPy: image/fg/bg NxHxWx3, trimap ({0, 0.5, 1}) and alpha NxHxWx1, float32.
+
+    Keyword arguments beyond the contract (process_index, process_count, pools) go to make_train_dataset.
+    """
+    ds = make_train_dataset(
+        data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs
+    )
+    return ds.as_numpy_iterator()

@@ -1,0 +1,58 @@
+"""Save a grid of training samples: one row per sample, columns image | trimap | alpha | fg | bg.
+
+python -m alphagan_jax.data.preview --config configs/synthetic.py --out grid.png [--num 4] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from alphagan_jax.data.io import write_png
+
+
+def load_config(path: str):
+    """`get_config()` of a config file given by path."""
+    spec = importlib.util.spec_from_file_location("preview_config", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"config file not found: {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(Path(path).resolve().parents[1]))  # configs import configs.default
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def sample_grid(batch: dict[str, np.ndarray], num: int) -> np.ndarray:
+    """uint8 RGB grid of the first `num` samples of a training batch."""
+    rows = []
+    for i in range(min(num, len(batch["image"]))):
+        cols = [batch[k][i] for k in ("image", "trimap", "alpha", "fg", "bg")]
+        cols = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in cols]
+        rows.append(np.concatenate(cols, axis=1))
+    return np.round(np.concatenate(rows, axis=0) * 255).astype(np.uint8)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="config file with get_config() (has .data)")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--num", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from alphagan_jax.data import make_train_iterator
+
+    config = load_config(args.config)
+    it = make_train_iterator(
+        config.data, global_batch_size=args.num, seed=args.seed, process_index=0, process_count=1
+    )
+    write_png(args.out, sample_grid(next(it), args.num))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Training sources: where the foreground/alpha pool and the background pool come from (no TensorFlow).
+
+A source returns :class:`TrainPools`. Each pool holds either file paths, encoded file bytes, or decoded
+same-sized arrays; `pipeline.py` turns any of them into TF ops. Fg and bg are separate pools so every
+training sample is a fresh composite.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alphagan_jax.data.io import ImageReadError, has_meaningful_alpha, list_images, read_raw
+
+SOURCES = ("synthetic", "folder", "adobe_dim")
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One image pool, exactly one of: `paths` (files), `encoded` (file bytes) or `arrays` (N,H,W[,C] uint8).
+
+    For alpha pools, a path equal to the matching foreground path means "the foreground's A channel".
+    """
+
+    paths: tuple[str, ...] = ()
+    encoded: tuple[bytes, ...] = ()
+    arrays: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.arrays) if self.arrays is not None else len(self.paths) + len(self.encoded)
+
+
+@dataclass(frozen=True)
+class TrainPools:
+    """Foregrounds with their alphas (same length, paired by index) and an independent background pool.
+
+    `bg_tfds` names a TFDS dataset streamed for backgrounds instead of `bg` (too large to index in memory).
+    """
+
+    fg: Pool
+    alpha: Pool
+    bg: Pool = field(default_factory=Pool)
+    bg_tfds: str = ""
+    tfds_data_dir: str = ""
+
+
+def _check_pair(fg_path: Path, alpha_path: Path) -> None:
+    """Decode both files (catching corrupt ones early, by name) and require equal sizes."""
+    fg = read_raw(fg_path)
+    alpha = fg if alpha_path == fg_path else read_raw(alpha_path)
+    if fg.shape[:2] != alpha.shape[:2]:
+        raise ImageReadError(
+            f"foreground {fg_path} is {fg.shape[1]}x{fg.shape[0]} but its alpha {alpha_path} is "
+            f"{alpha.shape[1]}x{alpha.shape[0]} (width x height)"
+        )
+
+
+def pair_foregrounds(
+    fg_dir: Path, alpha_dir: Path | None, names: list[str] | None = None
+) -> tuple[list, list]:
+    """(fg paths, alpha paths) paired by file stem; validated.
+
+    An fg without an alpha file is accepted when it is RGBA with a non-opaque A channel (its alpha path is
+    then its own path); otherwise it is an error naming the fg file. `names` restricts to these file names.
+    """
+    fgs = list_images(fg_dir)
+    if names is not None:
+        by_name = {p.name: p for p in fgs}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ImageReadError(
+                f"foreground {fg_dir / missing[0]} listed but not found ({len(missing)} missing)"
+            )
+        fgs = [by_name[n] for n in names]
+    alphas = (
+        {p.stem: p for p in list_images(alpha_dir)} if alpha_dir is not None and alpha_dir.is_dir() else {}
+    )
+    fg_paths, alpha_paths = [], []
+    for fg in fgs:
+        alpha = alphas.get(fg.stem)
+        if alpha is None:
+            if not has_meaningful_alpha(read_raw(fg)):
+                raise ImageReadError(f"foreground {fg} has no matching alpha (same name) in {alpha_dir}")
+            alpha = fg
+        _check_pair(fg, alpha)
+        fg_paths.append(str(fg))
+        alpha_paths.append(str(alpha))
+    return fg_paths, alpha_paths
+
+
+def folder_pools(path: str, bg_path: str = "") -> TrainPools:
+    """The original reimplementation's layout: `path/Train/{fg,alpha,bg}` (or `path/{fg,alpha,bg}`).
+
+    Foregrounds and alphas pair by file stem; `bg_path` (any image folder) overrides `Train/bg`.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ImageReadError(f"data directory not found: {root} (config key data.path)")
+    train = root / "Train" if (root / "Train").is_dir() else root
+    fg_paths, alpha_paths = pair_foregrounds(train / "fg", train / "alpha")
+    bg = list_images(Path(bg_path) if bg_path else train / "bg")
+    return TrainPools(
+        fg=Pool(paths=tuple(fg_paths)),
+        alpha=Pool(paths=tuple(alpha_paths)),
+        bg=Pool(paths=tuple(str(p) for p in bg)),
+    )
+
+
+def synthetic_train_pools(data_config: Any, seed: int) -> TrainPools:
+    """Procedural pools (see synthetic.py); backgrounds are photos when data.bg_path names a folder."""
+    from alphagan_jax.data.synthetic import synthetic_pools
+
+    pools = synthetic_pools(
+        data_config.synthetic_num_fg, data_config.synthetic_num_bg, data_config.synthetic_size, seed
+    )
+    bg = (
+        Pool(paths=tuple(str(p) for p in list_images(data_config.bg_path)))
+        if data_config.bg_path
+        else Pool(arrays=pools.bg)
+    )
+    return TrainPools(fg=Pool(arrays=pools.fg), alpha=Pool(arrays=pools.alpha), bg=bg)
+
+
+def background_pool(bg_path: str, tfds_data_dir: str = "") -> tuple[Pool, str]:
+    """(folder pool, '') when bg_path is a directory, else (empty pool, bg_path) as a TFDS dataset name."""
+    if not bg_path:
+        raise ImageReadError(
+            "backgrounds needed: set data.bg_path to an image folder or a TFDS name (coco/2017)"
+        )
+    if Path(bg_path).is_dir():
+        return Pool(paths=tuple(str(p) for p in list_images(bg_path))), ""
+    # TFDS names look like 'coco/2017'; anything path-like that is not a directory is a missing folder.
+    if bg_path.startswith(("/", ".", "~")) or "\\" in bg_path or bg_path.count("/") > 2:
+        raise ImageReadError(f"background directory not found: {bg_path} (config key data.bg_path)")
+    return Pool(), bg_path
+
+
+def build_train_pools(data_config: Any, seed: int) -> TrainPools:
+    """Dispatch on data.source; '' path with a file-based source is an error naming the key."""
+    source = data_config.source
+    if source not in SOURCES:
+        raise ValueError(f"unknown data.source {source!r}; allowed values: {', '.join(SOURCES)}")
+    if source == "synthetic":
+        return synthetic_train_pools(data_config, seed)
+    if not data_config.path:
+        raise ImageReadError(f"data.source={source!r} needs a data directory: set data.path")
+    if source == "folder":
+        return folder_pools(data_config.path, data_config.bg_path)
+    from alphagan_jax.data.adobe_dim import adobe_train_pools
+
+    return adobe_train_pools(data_config)

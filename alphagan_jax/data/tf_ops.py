@@ -1,0 +1,169 @@
+"""TensorFlow ops of one training sample: decode, crop around the unknown region, composite, trimap.
+
+Pure TF graph ops so tf.data can run them in parallel without the GIL. All randomness is stateless and
+comes from explicit seeds, so a sample is a function of (seed, sample index) only.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+# Values after resizing this close to 0 or 1 are snapped, so that interpolation round-off (0.99999994)
+# does not turn solid foreground into "unknown"; 8-bit data has no level closer than 1/255.
+ALPHA_SNAP = 1.0 / 1024.0
+_PNG_MAGIC = b"\x89PNG"
+
+
+def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
+    """Encoded PNG/JPEG/BMP/GIF bytes -> uint8 HxWx3 (grey expanded, alpha dropped, 16-bit reduced)."""
+    img = tf.io.decode_image(contents, channels=3, dtype=tf.uint8, expand_animations=False)
+    img.set_shape([None, None, 3])
+    return img
+
+
+def decode_alpha(contents: tf.Tensor) -> tf.Tensor:
+    """Encoded matte -> float32 HxWx1 in [0, 1], with the same channel rules as io.read_alpha.
+
+    16-bit PNGs (bit depth byte of the IHDR chunk) are divided by 65535, everything else by 255. The
+    channel is A when the file has a non-opaque A channel, else the first (grey, or R of an R=G=B matte).
+    """
+    is_png = tf.equal(tf.strings.substr(contents, 0, 4), _PNG_MAGIC)
+    is_16bit = tf.logical_and(is_png, tf.equal(tf.strings.substr(contents, 24, 1), b"\x10"))
+
+    def decode(dtype, scale):
+        raw = tf.io.decode_image(contents, channels=0, dtype=dtype, expand_animations=False)
+        raw.set_shape([None, None, None])
+        last = raw[:, :, -1:]
+        # A is used only when it carries information (an opaque A would give an all-one matte).
+        use_a = tf.cond(
+            tf.equal(tf.shape(raw)[2], 4),
+            lambda: tf.reduce_any(last < tf.reduce_max(last)),
+            lambda: tf.constant(False),
+        )
+        one = tf.cond(use_a, lambda: last, lambda: raw[:, :, :1])
+        return tf.cast(one, tf.float32) / scale
+
+    return tf.cond(is_16bit, lambda: decode(tf.uint16, 65535.0), lambda: decode(tf.uint8, 255.0))
+
+
+def fold_seed(seed: tf.Tensor, tag: int) -> tf.Tensor:
+    """A new [2] int64 stateless seed for one named random choice of a sample."""
+    return tf.random.experimental.stateless_fold_in(seed, tag)
+
+
+def _uniform(seed: tf.Tensor, lo: float, hi: float) -> tf.Tensor:
+    return tf.random.stateless_uniform([], seed, lo, hi, dtype=tf.float32)
+
+
+def _randint(seed: tf.Tensor, lo: tf.Tensor, hi_exclusive: tf.Tensor) -> tf.Tensor:
+    """Uniform int32 in [lo, hi_exclusive); hi_exclusive must exceed lo."""
+    return tf.random.stateless_uniform([], seed, lo, hi_exclusive, dtype=tf.int32)
+
+
+def window_size(
+    seed: tf.Tensor,
+    crop_choices: tuple[int, ...],
+    scale_range: tuple[float, float],
+    height: tf.Tensor,
+    width: tf.Tensor,
+) -> tf.Tensor:
+    """Side in source pixels of a crop of a random choice c, after a random scale s: round(c / s).
+
+    Scaling the image by s then cropping c equals cropping c / s then resizing, at a fraction of the cost.
+    Capped by the image's short side, so a small image is upscaled instead of failing.
+    """
+    choices = tf.constant(crop_choices, tf.float32)
+    c = tf.gather(choices, _randint(fold_seed(seed, 0), 0, len(crop_choices)))
+    s = _uniform(fold_seed(seed, 1), scale_range[0], scale_range[1])
+    w = tf.cast(tf.round(c / s), tf.int32)
+    return tf.clip_by_value(w, 1, tf.minimum(height, width))
+
+
+def unknown_centre(seed: tf.Tensor, alpha: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(y, x) of a random pixel with 0 < alpha < 1, or of a random pixel when there is none."""
+    coords = tf.cast(tf.where(tf.logical_and(alpha[:, :, 0] > 0.0, alpha[:, :, 0] < 1.0)), tf.int32)
+    n = tf.shape(coords)[0]
+    shape = tf.shape(alpha)
+    pick = tf.gather(coords, _randint(fold_seed(seed, 0), 0, tf.maximum(n, 1)))
+    anywhere = tf.stack(
+        [_randint(fold_seed(seed, 1), 0, shape[0]), _randint(fold_seed(seed, 2), 0, shape[1])]
+    )
+    yx = tf.cond(n > 0, lambda: pick, lambda: anywhere)
+    return yx[0], yx[1]
+
+
+def window_around(y: tf.Tensor, x: tf.Tensor, w: tf.Tensor, height: tf.Tensor, width: tf.Tensor):
+    """Top-left of a w x w window containing (y, x), centred on it where the image borders allow."""
+    top = tf.clip_by_value(y - w // 2, 0, height - w)
+    left = tf.clip_by_value(x - w // 2, 0, width - w)
+    return top, left
+
+
+def resize_square(img: tf.Tensor, size: int) -> tf.Tensor:
+    """float32 HxWxC -> size x size x C: area averaging when shrinking (every source pixel counts, so a
+    fractional alpha pixel stays visible), bilinear when enlarging."""
+    shrink = tf.shape(img)[0] > size
+    out = tf.cond(
+        shrink,
+        lambda: tf.image.resize(img, [size, size], method="area"),
+        lambda: tf.image.resize(img, [size, size], method="bilinear"),
+    )
+    out.set_shape([size, size, img.shape[-1]])
+    return out
+
+
+def maybe_flip(seed: tf.Tensor, img: tf.Tensor) -> tf.Tensor:
+    return tf.cond(_uniform(seed, 0.0, 1.0) < 0.5, lambda: img[:, ::-1, :], lambda: img)
+
+
+def snap_alpha(alpha: tf.Tensor) -> tf.Tensor:
+    a = tf.clip_by_value(alpha, 0.0, 1.0)
+    return tf.where(a < ALPHA_SNAP, 0.0, tf.where(a > 1.0 - ALPHA_SNAP, 1.0, a))
+
+
+def _window_max(x: tf.Tensor, k: tf.Tensor, axis: int) -> tf.Tensor:
+    """Max over the window [i - (k-1)//2, i + k//2] along `axis` (zero outside), k a runtime tensor.
+
+    Doubling trick: after the loop, m[j] is the max of y[j : j + p] with p the largest power of two <= k,
+    so a window of k is the max of two overlapping windows of p: log2(k) ops instead of k. (MaxPoolV2 with
+    a runtime 30x30 window takes over a second per image on CPU.) tf.roll's wrap-around only reaches
+    entries that are never read.
+    """
+    pad = [[0, 0]] * 3
+    pad[axis] = [(k - 1) // 2, k // 2]
+    y = tf.pad(x, pad)
+    n = tf.shape(x)[axis]
+
+    def body(m, p):
+        return tf.maximum(m, tf.roll(m, -p, axis)), p * 2
+
+    m, p = tf.while_loop(lambda m, p: p * 2 <= k, body, (y, tf.constant(1)))
+    size = tf.tensor_scatter_nd_update(tf.shape(x), [[axis]], [n])
+    begin = tf.one_hot(axis, 3, on_value=k - p, off_value=0, dtype=tf.int32)
+    return tf.maximum(tf.slice(m, tf.zeros([3], tf.int32), size), tf.slice(m, begin, size))
+
+
+def _max_pool(mask: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+    """Binary dilation of a float HxWx1 {0,1} mask by a k x k square (the 'SAME' max-pool window)."""
+    k = tf.cast(k, tf.int32)
+    return _window_max(_window_max(mask, k, 0), k, 1)
+
+
+def trimap_from_alpha(alpha: tf.Tensor, fg_kernel: tf.Tensor, unknown_kernel: tf.Tensor) -> tf.Tensor:
+    """float32 HxWx1 trimap in {0, 0.5, 1}: fg = erode(alpha == 1), unknown = dilate(alpha > 0) - fg.
+
+    Matches trimap.make_trimap (the NumPy version) pixel for pixel, with 128 -> 0.5 and 255 -> 1.
+    """
+    solid = tf.cast(alpha >= 1.0, tf.float32)
+    fg = 1.0 - _max_pool(1.0 - solid, fg_kernel)
+    unknown = _max_pool(tf.cast(alpha > 0.0, tf.float32), unknown_kernel)
+    return tf.where(fg > 0.5, 1.0, tf.where(unknown > 0.5, 0.5, 0.0))
+
+
+def random_kernel(seed: tf.Tensor, kernel_range: tuple[int, int]) -> tf.Tensor:
+    return _randint(seed, int(kernel_range[0]), int(kernel_range[1]) + 1)
+
+
+def composite(alpha: tf.Tensor, fg: tf.Tensor, bg: tf.Tensor) -> tf.Tensor:
+    """I = alpha F + (1 - alpha) B, float32 [0, 1]."""
+    return alpha * fg + (1.0 - alpha) * bg
