@@ -1,0 +1,119 @@
+"""Evaluate matting on a test set with the Deep Image Matting benchmark's SAD, MSE, Grad and Conn.
+
+Model mode (restores G's parameters only; no optimiser state, no TensorFlow)::
+
+    python evaluate.py --workdir runs/x [--step N | --best] --data composition1k --data-path DIR --out OUT
+        [--tta] [--bf16] [--bucket 64] [--unknown-value N] [--num N] [--workers N]
+
+Score mode (no model; scores existing prediction PNGs)::
+
+    python evaluate.py --pred-dir P --alpha-dir A --trimap-dir T --out OUT [--unknown-value N]
+
+Both write OUT/metrics.csv (one row per image, written as it is scored) and OUT/summary.json (means over
+scored images and counts of skipped and failed ones); model mode also writes OUT/alpha/<name>.png and
+the number of XLA compiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_log = logging.getLogger("evaluate")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = p.add_argument_group("model mode")
+    model.add_argument("--workdir", help="training workdir holding the Orbax checkpoints")
+    which = model.add_mutually_exclusive_group()
+    which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
+    which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
+    model.add_argument("--data", default="composition1k",
+                       choices=["composition1k", "alphamatting", "folder", "synthetic"],
+                       help="test set layout")
+    model.add_argument("--data-path", default="", help="folder of the test set (not needed for synthetic)")
+    model.add_argument("--num", type=int, default=None, help="evaluate only the first N images")
+    model.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
+    model.add_argument("--bf16", action="store_true", help="bfloat16 compute (parameters stay float32)")
+    model.add_argument("--bucket", type=int, default=64,
+                       help="pad sides up to a multiple of this (a multiple of 32): fewer distinct shapes, "
+                            "fewer compiles")
+    score = p.add_argument_group("score mode")
+    score.add_argument("--pred-dir", help="predicted alpha PNGs, named like the ground truth")
+    score.add_argument("--alpha-dir", help="ground-truth alphas")
+    score.add_argument("--trimap-dir", help="trimaps")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--unknown-value", type=int, default=None,
+                   help="value of the trimaps' unknown region if not 128 "
+                        "(default: auto-detect, with a warning)")
+    p.add_argument("--workers", type=int, default=None, help="metric processes (default: every core)")
+    args = p.parse_args(argv)
+    score_mode = any([args.pred_dir, args.alpha_dir, args.trimap_dir])
+    if score_mode and args.workdir:
+        p.error("give either --workdir (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
+    if score_mode and not all([args.pred_dir, args.alpha_dir, args.trimap_dir]):
+        p.error("score mode needs all of --pred-dir, --alpha-dir and --trimap-dir")
+    if not score_mode and not args.workdir:
+        p.error("give --workdir (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
+    if not score_mode and args.data != "synthetic" and not args.data_path:
+        p.error(f"--data {args.data} needs --data-path")
+    args.score_mode = score_mode
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run either mode and return the summary."""
+    from alphagan_jax import evaluation
+
+    if args.score_mode:
+        return evaluation.score_dirs(args.pred_dir, args.alpha_dir, args.trimap_dir, args.out,
+                                     unknown_value=args.unknown_value, workers=args.workers)
+    from alphagan_jax.inference import predictor_from_checkpoint
+
+    if args.data == "synthetic":
+        items = evaluation.synthetic_items(args.num or 8, backgrounds=args.data_path)
+    else:
+        items = evaluation.list_eval_items(args.data, args.data_path, num=args.num)
+    predictor, _, step = predictor_from_checkpoint(
+        args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
+    )
+    _log.info("restored step %d from %s; evaluating %d images", step, args.workdir, len(items))
+
+    def extra() -> dict:
+        return {
+            "workdir": str(args.workdir), "step": step, "data": args.data, "data_path": str(args.data_path),
+            "tta": args.tta, "bf16": args.bf16, "bucket": args.bucket,
+            "num_compiles": predictor.num_compiles, "compiled_shapes": [list(s) for s in predictor.shapes],
+            "predict_seconds": round(predictor.predict_seconds, 3),
+            "compile_seconds": round(predictor.compile_seconds, 3),
+        }
+
+    return evaluation.evaluate_model(predictor, items, args.out, unknown_value=args.unknown_value,
+                                     workers=args.workers, extra_summary=extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        summary = run(args)
+    except (OSError, ValueError) as e:  # missing/empty folders, no checkpoint, corrupt checkpoint
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    means = "  ".join(f"{k.upper()} {summary[k]:.4g}" for k in ("sad", "mse", "grad", "conn")
+                      if summary.get(k) is not None)
+    print(f"{summary['num_scored']}/{summary['num_images']} images scored "
+          f"({summary['num_no_unknown']} without unknown pixels, {summary['num_errors']} errors)  {means}")
+    if "num_compiles" in summary:
+        print(f"compiles: {summary['num_compiles']}")
+    print(f"wrote {args.out}/metrics.csv and summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
