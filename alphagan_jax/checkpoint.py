@@ -1,0 +1,163 @@
+"""Orbax checkpoints of a training run.
+
+Layout of a workdir:
+  checkpoints/<step>/  the latest `train.keep` steps (asynchronous saves)
+  best/<step>/         the step with the lowest validation SAD
+Each step holds four items: `g_vars` (the generator's params and BatchNorm statistics: all that
+evaluation and prediction read), `g_opt` (its optimiser state), `d` (the discriminator's params,
+statistics and optimiser state) and `meta` (the step and the run's config, as JSON).
+
+Orbax writes each step into a temporary folder and renames it when complete, so a process killed
+mid-save (kill -9 included) leaves no step that restores wrongly: the partial one is not listed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+
+from alphagan_jax.train_state import GanState
+
+LATEST, BEST = "checkpoints", "best"
+
+
+def _manager(directory: Path, options: ocp.CheckpointManagerOptions) -> ocp.CheckpointManager:
+    return ocp.CheckpointManager(
+        directory.absolute(), options=options, item_names=("g_vars", "g_opt", "d", "meta")
+    )
+
+
+class RunCheckpoints:
+    """The latest-K and best-by-SAD checkpoint managers of one workdir."""
+
+    def __init__(self, workdir: str | Path, keep: int = 3):
+        workdir = Path(workdir)
+        self.latest = _manager(
+            workdir / LATEST,
+            ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=True),
+        )
+        self.best = _manager(
+            workdir / BEST,
+            ocp.CheckpointManagerOptions(
+                max_to_keep=1, best_fn=lambda m: m["sad"], best_mode="min", create=True,
+                enable_async_checkpointing=True,
+            ),
+        )
+        self.best_sad = _recorded_best_sad(self.best)
+
+    @staticmethod
+    def _args(
+        state: GanState, config: ml_collections.ConfigDict, val_sad: float | None = None
+    ) -> ocp.args.Composite:
+        step = int(jax.device_get(state.step))
+        meta = {"step": step, "config": json.loads(config.to_json())}
+        if val_sad is not None:
+            meta["val_sad"] = float(val_sad)
+        return ocp.args.Composite(
+            g_vars=ocp.args.StandardSave(state.g.variables()),
+            g_opt=ocp.args.StandardSave(state.g.opt_state),
+            d=ocp.args.StandardSave(
+                {"params": state.d.params, "batch_stats": state.d.batch_stats, "opt_state": state.d.opt_state}
+            ),
+            meta=ocp.args.JsonSave(meta),
+        )
+
+    def save(self, state: GanState, config: ml_collections.ConfigDict, *, force: bool = False) -> bool:
+        """Start an asynchronous save of `state` at its step (no-op if that step is already saved)."""
+        step = int(jax.device_get(state.step))
+        if step in self.latest.all_steps():
+            return False
+        return self.latest.save(step, args=self._args(state, config), force=force)
+
+    def save_if_best(self, state: GanState, config: ml_collections.ConfigDict, sad: float) -> bool:
+        """Keep `state` as the best checkpoint if its validation SAD beats every earlier one."""
+        if self.best_sad is not None and not sad < self.best_sad:
+            return False
+        step = int(jax.device_get(state.step))
+        self.best.save(step, args=self._args(state, config, sad), metrics={"sad": float(sad)}, force=True)
+        self.best_sad = float(sad)
+        return True
+
+    def latest_step(self) -> int | None:
+        return self.latest.latest_step()
+
+    def restore(self, template: GanState, step: int | None = None) -> GanState:
+        """The full training state at `step` (default: latest), placed like `template`."""
+        step = self.latest.latest_step() if step is None else step
+        abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, template)
+        d_abstract = {"params": abstract.d.params, "batch_stats": abstract.d.batch_stats,
+                      "opt_state": abstract.d.opt_state}
+        try:
+            out = self.latest.restore(
+                step,
+                args=ocp.args.Composite(
+                    g_vars=ocp.args.StandardRestore(abstract.g.variables()),
+                    g_opt=ocp.args.StandardRestore(abstract.g.opt_state),
+                    d=ocp.args.StandardRestore(d_abstract),
+                ),
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(
+                f"checkpoint {self.latest.directory}/{step} does not match this config's model "
+                f"(was it written with other model.* settings?): {e}"
+            ) from e
+        done = template.step.dtype.type(step)
+        step_arr = jax.device_put(done, template.step.sharding)
+        g = template.g.replace(
+            step=jax.device_put(done, template.g.step.sharding),
+            params=out.g_vars["params"], batch_stats=out.g_vars["batch_stats"], opt_state=out.g_opt,
+        )
+        d = template.d.replace(
+            step=jax.device_put(done, template.d.step.sharding),
+            params=out.d["params"], batch_stats=out.d["batch_stats"], opt_state=out.d["opt_state"],
+        )
+        return GanState(step=step_arr, g=g, d=d)
+
+    def wait(self) -> None:
+        self.latest.wait_until_finished()
+        self.best.wait_until_finished()
+
+    def close(self) -> None:
+        self.latest.close()
+        self.best.close()
+
+
+def _recorded_best_sad(manager: ocp.CheckpointManager) -> float | None:
+    """The validation SAD stored with the best checkpoint (so a resumed run keeps beating it)."""
+    step = manager.latest_step()
+    if step is None:
+        return None
+    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    return meta.get("val_sad")
+
+
+def restore_generator(
+    workdir: str | Path, step: int | None = None, best: bool = False
+) -> tuple[ml_collections.ConfigDict, dict[str, Any], int]:
+    """(config, generator variables, step) from a training workdir: params and BatchNorm statistics only,
+    no optimiser state and no TensorFlow. `best` picks the best-by-validation-SAD checkpoint.
+
+    Raises FileNotFoundError naming the folder when it holds no checkpoint (or not `step`).
+    """
+    directory = Path(workdir) / (BEST if best else LATEST)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no checkpoints in {Path(workdir)}: {directory} does not exist")
+    options = ocp.CheckpointManagerOptions(read_only=True)
+    with _manager(directory, options) as manager:
+        steps = manager.all_steps()
+        if not steps:
+            raise FileNotFoundError(f"no checkpoints in {directory}")
+        if step is None:
+            step = max(steps)
+        elif step not in steps:
+            raise FileNotFoundError(f"no checkpoint for step {step} in {directory}; it has steps {sorted(steps)}")
+        out = manager.restore(
+            step, args=ocp.args.Composite(g_vars=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
+        )
+    config = ml_collections.ConfigDict(out.meta["config"])
+    return config, out.g_vars, int(step)

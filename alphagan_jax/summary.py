@@ -1,0 +1,64 @@
+"""Run logging: TensorBoard event files (tensorboardX, so no TensorFlow is needed) and metrics.jsonl.
+
+Only process 0 writes; on other hosts every method is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+import jax
+import numpy as np
+
+
+class RunWriter:
+    def __init__(self, workdir: str | Path):
+        self.active = jax.process_index() == 0
+        self._tb = None
+        self._jsonl = None
+        if self.active:
+            from tensorboardX import SummaryWriter
+
+            workdir = Path(workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+            self._tb = SummaryWriter(str(workdir / "tensorboard"))
+            # Append: a resumed run continues the same file.
+            self._jsonl = open(workdir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+
+    def scalars(self, step: int, values: Mapping[str, float]) -> None:
+        if not self.active:
+            return
+        for name, value in values.items():
+            self._tb.add_scalar(name, float(value), step)
+        self._jsonl.write(json.dumps({"step": step, **{k: float(v) for k, v in values.items()}}) + "\n")
+        self._jsonl.flush()
+
+    def image(self, step: int, name: str, image: np.ndarray) -> None:
+        """`image`: H x W x 3 in [0, 1]."""
+        if self.active:
+            self._tb.add_image(name, np.clip(image, 0, 1), step, dataformats="HWC")
+
+    def flush(self) -> None:
+        if self.active:
+            self._tb.flush()
+            self._jsonl.flush()
+
+    def close(self) -> None:
+        if self.active:
+            self._tb.close()
+            self._jsonl.close()
+
+
+def prediction_grid(batch: Mapping[str, np.ndarray], alpha_pred: np.ndarray, rows: int = 4) -> np.ndarray:
+    """One row per sample: input, trimap, predicted alpha, ground-truth alpha, predicted composite."""
+
+    def rgb(x: np.ndarray) -> np.ndarray:
+        return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+    n = min(rows, alpha_pred.shape[0])
+    composite = alpha_pred * batch["fg"] + (1 - alpha_pred) * batch["bg"]
+    cols = [batch["image"], batch["trimap"], alpha_pred, batch["alpha"], composite]
+    lines = [np.concatenate([rgb(np.asarray(c[i], np.float32)) for c in cols], axis=1) for i in range(n)]
+    return np.concatenate(lines, axis=0)

@@ -1,0 +1,190 @@
+"""The training loop: data, jitted steps, logging, validation, checkpoints, resume and preemption.
+
+All side effects of a run live here; the step itself (train_step.py) is pure.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+from alphagan_jax.checkpoint import RunCheckpoints
+from alphagan_jax.models import build_generator
+from alphagan_jax.summary import RunWriter, prediction_grid
+from alphagan_jax.train_state import GanState, create_state
+from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
+
+
+
+def _say(message: str) -> None:
+    if jax.process_index() == 0:
+        tqdm.write(message)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A step produced a NaN or inf; the run stops without saving that state."""
+
+
+class _StopFlag:
+    """Turns SIGTERM/SIGINT (preemption, Ctrl-C) into a request to save and exit at the next step."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """Errors that would otherwise surface deep inside XLA or tf.data, named by their config key."""
+    n_dev, n_proc = jax.device_count(), jax.process_count()
+    t = config.train
+    if t.batch_size % n_dev:
+        raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_dev} devices")
+    if t.batch_size % n_proc:
+        raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_proc} processes")
+    if config.data.crop_size % 32:
+        raise ValueError(f"data.crop_size={config.data.crop_size} must be a multiple of 32")
+    for key in ("log_every", "ckpt_every"):
+        if t[key] <= 0:
+            raise ValueError(f"train.{key} must be positive, got {t[key]}")
+
+
+def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
+    try:
+        from alphagan_jax.data import make_train_iterator
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError(f"training input needs TensorFlow: pip install -e '.[data]' ({e})") from e
+    return make_train_iterator(
+        config.data, global_batch_size=config.train.batch_size, seed=config.seed, start_step=start_step
+    )
+
+
+class _Validator:
+    """SAD/MSE on a small held-out set, through evaluate.py's own code path."""
+
+    def __init__(self, config: ml_collections.ConfigDict):
+        from alphagan_jax.data import eval_samples
+        from alphagan_jax.inference import Predictor, generator_predict_fn
+
+        d = config.data
+        self.samples = list(
+            eval_samples(d.val_source, d.val_path, num=d.val_num, size=d.val_size, seed=config.seed + 1)
+        )
+        self.predictor = Predictor(generator_predict_fn(build_generator(config.model)), None, bucket=64)
+
+    def __call__(self, state: GanState) -> dict[str, float]:
+        from alphagan_jax.evaluation import evaluate_arrays
+
+        # Host copies: the predictor compiles for single-device inputs whatever the training mesh is.
+        self.predictor.variables = jax.device_get(state.g.variables())
+        result = evaluate_arrays(self.predictor, self.samples, names=("sad", "mse"))
+        return {"val/sad": result["sad"], "val/mse": result["mse"]}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> GanState:
+    """Train (or resume training) in `workdir` until `config.train.num_steps`. Returns the final state."""
+    check_config(config)
+    t = config.train
+    workdir = Path(workdir)
+    mesh = make_mesh()
+    ckpts = RunCheckpoints(workdir, keep=t.keep)
+    state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
+    start = ckpts.latest_step() or 0
+    if start:
+        state = ckpts.restore(state, start)
+        _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
+    if start >= t.num_steps:
+        _say(f"nothing to do: {workdir} is at step {start} >= train.num_steps={t.num_steps}")
+        ckpts.close()
+        return state
+
+    data = _train_iterator(config, start)
+    step_fn = make_sharded_step(t, mesh)
+    generator = build_generator(config.model)
+    predict_batch = jax.jit(lambda v, image, trimap: generator.apply(v, image, trimap))
+    validator = _Validator(config) if t.val_every > 0 else None
+    writer = RunWriter(workdir)
+    if jax.process_index() == 0:
+        (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+
+    pending: list[dict] = []
+    last_time, last_step = time.perf_counter(), start
+    bar = tqdm(total=t.num_steps, initial=start, disable=jax.process_index() != 0, desc="train", unit="step")
+    step = start
+    try:
+        with _StopFlag() as stop:
+            while step < t.num_steps:
+                batch = next(data)
+                state, metrics = step_fn(state, shard_batch(batch, mesh))
+                pending.append(metrics)
+                step += 1
+                bar.update(1)
+                last_step_of_run = step == t.num_steps or stop.signal is not None
+                saving = step % t.ckpt_every == 0 or last_step_of_run
+                if step % t.log_every == 0 or saving:
+                    # Fetching the metrics is the only host sync; it also vets the state before any save.
+                    values = _flush(pending, step, t.batch_size, time.perf_counter() - last_time, step - last_step)
+                    values["lr"] = t.lr
+                    writer.scalars(step, values)
+                    bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
+                    pending, last_time, last_step = [], time.perf_counter(), step
+                if t.image_every > 0 and step % t.image_every == 0:
+                    alpha = np.asarray(predict_batch(state.g.variables(), batch["image"], batch["trimap"]))
+                    writer.image(step, "predictions", prediction_grid(batch, alpha))
+                if validator is not None and (step % t.val_every == 0 or last_step_of_run):
+                    values = validator(state)
+                    writer.scalars(step, {k: v for k, v in values.items() if v is not None})
+                    bar.write(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
+                    if values["val/sad"] is not None:
+                        ckpts.save_if_best(state, config, values["val/sad"])
+                if saving:
+                    ckpts.save(state, config)
+                if stop.signal is not None:
+                    bar.write(f"received signal {stop.signal}: saved step {step} in {workdir}, exiting")
+                    break
+    finally:
+        bar.close()
+        ckpts.wait()  # finish the good saves already started, also when stopping on an error
+        ckpts.close()
+        writer.close()
+    return state
+
+
+def _flush(pending: list[dict], step: int, batch_size: int, seconds: float, steps: int) -> dict[str, float]:
+    """Mean of the pending step metrics; raises NonFiniteLossError if any step was not finite."""
+    fetched = jax.device_get(pending)
+    finite = np.array([m["finite"] for m in fetched])
+    if not finite.all():
+        first = step - len(fetched) + int(np.argmin(finite)) + 1
+        bad = {k: float(v) for k, v in fetched[int(np.argmin(finite))].items() if k != "finite"}
+        raise NonFiniteLossError(
+            f"non-finite loss or gradient at step {first} ({bad}); the run stopped without saving it. "
+            "The last good checkpoint is kept: lower train.lr or check the data, then rerun to resume."
+        )
+    values = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0] if k != "finite"}
+    values["step_time"] = seconds / max(steps, 1)
+    values["images_per_sec"] = batch_size * steps / max(seconds, 1e-9)
+    return values
