@@ -31,7 +31,7 @@ def discriminator_input(composite: jnp.ndarray, trimap: jnp.ndarray) -> jnp.ndar
 def _all_finite(*trees: Any) -> jnp.ndarray:
     # One squared-norm reduction per tree: a NaN or inf anywhere makes it non-finite. (An isfinite per
     # leaf compiles to hundreds of small reductions and tripled the step's compile time on CPU.)
-    return jnp.all(jnp.stack([jnp.isfinite(optax.global_norm(t)) for t in trees]))
+    return jnp.all(jnp.stack([jnp.isfinite(optax.tree.norm(t)) for t in trees]))
 
 
 def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) -> tuple[GanState, dict]:

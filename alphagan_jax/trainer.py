@@ -142,7 +142,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                 pending.append(metrics)
                 step += 1
                 bar.update(1)
-                last_step_of_run = step == t.num_steps or stop.signal is not None
+                # Read the flag once: a signal landing later in this iteration is handled at the next step,
+                # so "stopping" always comes with its save.
+                stopping = stop.signal is not None
+                last_step_of_run = step == t.num_steps or stopping
                 saving = step % t.ckpt_every == 0 or last_step_of_run
                 if step % t.log_every == 0 or saving:
                     # Fetching the metrics is the only host sync; it also vets the state before any save.
@@ -162,7 +165,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                         ckpts.save_if_best(state, config, values["val/sad"])
                 if saving:
                     ckpts.save(state, config)
-                if stop.signal is not None:
+                if stopping:
                     bar.write(f"received signal {stop.signal}: saved step {step} in {workdir}, exiting")
                     break
     finally:
