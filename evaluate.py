@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="value of the trimaps' unknown region if not 128 "
                         "(default: auto-detect, with a warning)")
     p.add_argument("--workers", type=int, default=None, help="metric processes (default: every core)")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     args = p.parse_args(argv)
     score_mode = any([args.pred_dir, args.alpha_dir, args.trimap_dir])
     if score_mode and args.workdir:
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> dict:
 
     if args.score_mode:
         return evaluation.score_dirs(args.pred_dir, args.alpha_dir, args.trimap_dir, args.out,
-                                     unknown_value=args.unknown_value, workers=args.workers)
+                                     unknown_value=args.unknown_value, workers=args.workers,
+                                     overwrite=args.overwrite)
     from alphagan_jax.inference import predictor_from_checkpoint
 
     if args.data == "synthetic":
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
         }
 
     return evaluation.evaluate_model(predictor, items, args.out, unknown_value=args.unknown_value,
-                                     workers=args.workers, extra_summary=extra)
+                                     workers=args.workers, extra_summary=extra, overwrite=args.overwrite)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,8 +86,14 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 class ResultWriter:
     """Writes ``metrics.csv`` row by row (flushed) and ``summary.json`` at the end."""
 
-    def __init__(self, out_dir: str | Path):
+    def __init__(self, out_dir: str | Path, overwrite: bool = False):
         self.out_dir = Path(out_dir)
+        existing = [self.out_dir / f for f in ("metrics.csv", "summary.json") if (self.out_dir / f).exists()]
+        if existing and not overwrite:
+            # Earlier results are never replaced silently.
+            raise FileExistsError(
+                f"{existing[0]} already exists: choose another output folder or pass --overwrite"
+            )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
         self._file = open(self.out_dir / "metrics.csv", "w", newline="")
@@ -286,6 +292,7 @@ def evaluate_model(
     workers: int | None = None,
     pool: Executor | None = None,
     extra_summary: Callable[[], dict[str, Any]] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Predict every item at full resolution, write ``alpha/<name>.png``, ``metrics.csv``, ``summary.json``.
 
@@ -299,12 +306,13 @@ def evaluate_model(
       workers: metric processes (None = every core; 0/1 = inline).
       pool: an existing executor to use instead of starting one.
       extra_summary: called at the end; its dict is merged into the summary (e.g. compile counts).
+      overwrite: replace the results of an earlier run in `out_dir` (otherwise FileExistsError).
 
     Returns:
       The summary dict (also written to ``summary.json``).
     """
     out = Path(out_dir)
-    writer = ResultWriter(out)
+    writer = ResultWriter(out, overwrite=overwrite)
     own_pool = pool is None and (workers is None or workers > 1)
     if own_pool:
         pool = metrics.make_pool(workers)
@@ -417,6 +425,7 @@ def score_dirs(
     *,
     unknown_value: int | None = None,
     workers: int | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Score existing prediction PNGs against ground truth: one row per ground-truth alpha.
 
@@ -426,7 +435,7 @@ def score_dirs(
     alphas = _by_stem(Path(alpha_dir))
     trimaps = _by_stem(Path(trimap_dir))
     preds = _by_stem(Path(pred_dir))
-    writer = ResultWriter(out_dir)
+    writer = ResultWriter(out_dir, overwrite=overwrite)
     start = time.perf_counter()
     jobs: list[tuple[str, Any]] = []
     for stem, alpha_path in sorted(alphas.items()):

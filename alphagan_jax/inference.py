@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from alphagan_jax.models import clamp_known
+
 # (variables, image N x H x W x 3 in [0, 1], trimap N x H x W x 1 in {0, 0.5, 1}) -> alpha N x H x W x 1.
 PredictFn = Callable[[Any, jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
@@ -64,12 +66,6 @@ def trimap_to_model(trimap: np.ndarray) -> np.ndarray:
     t[trimap == 0] = 0.0
     t[trimap == 255] = 1.0
     return t
-
-
-def clamp_known(alpha: jnp.ndarray, trimap: jnp.ndarray) -> jnp.ndarray:
-    """Known trimap regions are certain: foreground (1) gets alpha 1, background (0) gets alpha 0."""
-    alpha = jnp.where(trimap >= 0.75, 1.0, alpha)
-    return jnp.where(trimap <= 0.25, 0.0, alpha)
 
 
 def forward(

@@ -42,9 +42,14 @@ def predict_image(
     return alpha, cutout(image, alpha)
 
 
-def write_outputs(out_dir: str | Path, alpha: np.ndarray, rgba: np.ndarray) -> tuple[Path, Path]:
-    """Write ``alpha.png`` and ``cutout.png`` into `out_dir` (created)."""
+def write_outputs(
+    out_dir: str | Path, alpha: np.ndarray, rgba: np.ndarray, overwrite: bool = False
+) -> tuple[Path, Path]:
+    """Write ``alpha.png`` and ``cutout.png`` into `out_dir` (created); existing ones only with `overwrite`."""
     out = Path(out_dir)
+    for name in ("alpha.png", "cutout.png"):
+        if (out / name).exists() and not overwrite:
+            raise FileExistsError(f"{out / name} already exists: choose another --out or pass --overwrite")
     return io.write_png(out / "alpha.png", alpha), io.write_png(out / "cutout.png", rgba)
 
 
@@ -61,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the trimap's unknown value if not 128 (default: auto-detect, with a warning)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     p.add_argument("--bf16", action="store_true", help="bfloat16 compute")
+    p.add_argument("--overwrite", action="store_true", help="replace alpha.png/cutout.png in --out")
     return p.parse_args(argv)
 
 
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
                                                        bucket=32, tta=args.tta, bf16=args.bf16)
         alpha, rgba = predict_image(predictor, image, trimap)
-        alpha_path, cutout_path = write_outputs(args.out, alpha, rgba)
+        alpha_path, cutout_path = write_outputs(args.out, alpha, rgba, overwrite=args.overwrite)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

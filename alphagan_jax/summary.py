@@ -6,8 +6,8 @@ Only process 0 writes; on other hosts every method is a no-op.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import jax
 import numpy as np

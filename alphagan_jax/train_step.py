@@ -7,7 +7,8 @@ gradient all-reduce (and global-batch BatchNorm statistics) from the shardings.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -22,7 +22,6 @@ from alphagan_jax.train_state import GanState, create_state
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
 
 
-
 def _say(message: str) -> None:
     if jax.process_index() == 0:
         tqdm.write(message)

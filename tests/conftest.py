@@ -29,3 +29,16 @@ def shared_data() -> Path:
             pytest.fail("CI=true but " + msg)
         pytest.skip(msg)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def trained_workdir(tmp_path_factory) -> Path:
+    """A real training workdir: configs/test.py trained for 2 steps (latest and best checkpoints)."""
+    from alphagan_jax.trainer import train_and_evaluate
+    from configs import test as test_config
+
+    config = test_config.get_config()
+    config.train.num_steps = 2
+    workdir = tmp_path_factory.mktemp("trained")
+    train_and_evaluate(config, workdir)
+    return workdir

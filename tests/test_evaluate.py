@@ -6,13 +6,9 @@ import csv
 import json
 import logging
 import math
-import sys
-import types
 from pathlib import Path
 
 import cv2
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -140,49 +136,10 @@ def test_empty_directory_is_a_clear_error(tmp_path, capsys, gt_dirs):
 
 
 # ------------------------------------------------------------------------------------------------------
-# Model mode with the tiny test generator.
+# Model mode from a real checkpoint (conftest's `trained_workdir`: configs/test.py after 2 steps).
 
 
-def tiny_generator():
-    """configs/test.py's generator with random (not trained) weights, built without compiling init."""
-    from alphagan_jax.models import build_generator
-    from configs.test import get_config
-
-    config = get_config()
-    gen = build_generator(config.model)
-    x = jnp.zeros((1, 64, 64, 3))
-    shapes = jax.eval_shape(gen.init, jax.random.PRNGKey(0), x, x[..., :1])
-    rng = np.random.default_rng(0)
-
-    def fill(path, s):
-        name = jax.tree_util.keystr(path)
-        if "batch_stats" in name:
-            return np.ones(s.shape, s.dtype) if "var" in name else np.zeros(s.shape, s.dtype)
-        if "scale" in name:
-            return np.ones(s.shape, s.dtype)
-        return (rng.normal(0, 1, s.shape) / math.sqrt(max(1, np.prod(s.shape[:-1])))).astype(s.dtype)
-
-    return config, gen, jax.tree_util.tree_map_with_path(fill, shapes)
-
-
-@pytest.fixture
-def fake_checkpoint(monkeypatch):
-    """Make `restore_generator` return the tiny generator (the checkpoint module is tested elsewhere)."""
-    config, _, variables = tiny_generator()
-
-    def restore_generator(workdir, step=None, best=False):
-        return config, variables, 7
-
-    try:
-        import alphagan_jax.checkpoint as ckpt
-    except ImportError:
-        ckpt = types.ModuleType("alphagan_jax.checkpoint")
-        monkeypatch.setitem(sys.modules, "alphagan_jax.checkpoint", ckpt)
-    monkeypatch.setattr(ckpt, "restore_generator", restore_generator, raising=False)
-    return variables
-
-
-def test_model_mode_on_real_images(shared_data, tmp_path, fake_checkpoint):
+def test_model_mode_on_real_images(shared_data, tmp_path, trained_workdir):
     root = tmp_path / "am"
     names = ("GT01", "GT04", "GT13")
     for sub in ("image", "trimap", "alpha"):
@@ -193,8 +150,9 @@ def test_model_mode_on_real_images(shared_data, tmp_path, fake_checkpoint):
     (root / "trimap" / "GT99.png").symlink_to(shared_data / "alphamatting" / "trimap" / "GT01.png")
     (root / "alpha" / "GT99.png").symlink_to(shared_data / "alphamatting" / "alpha" / "GT01.png")
     out = tmp_path / "out"
-    rc = evaluate.main(["--workdir", str(tmp_path), "--data", "alphamatting", "--data-path",
-                        str(root), "--out", str(out), "--bucket", "128", "--workers", "2"])
+    args = ["--workdir", str(trained_workdir), "--data", "alphamatting", "--data-path", str(root),
+            "--out", str(out), "--bucket", "128", "--workers", "2"]
+    rc = evaluate.main(args)
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     rows = {r["name"]: r for r in read_csv(out / "metrics.csv")}
@@ -202,7 +160,7 @@ def test_model_mode_on_real_images(shared_data, tmp_path, fake_checkpoint):
     buckets = {(math.ceil(h / 128) * 128, math.ceil(w / 128) * 128) for h, w in sizes.values()}
     assert len(set(sizes.values())) == 3  # three different sizes...
     assert summary["num_compiles"] == len(buckets) <= 3  # ...compiled once per bucket
-    assert summary["step"] == 7 and summary["num_scored"] == 3 and summary["num_errors"] == 1
+    assert summary["step"] == 2 and summary["num_scored"] == 3 and summary["num_errors"] == 1
     assert rows["GT99"]["status"] == "error" and "GT99.png" in rows["GT99"]["message"]
     for n in names:
         alpha = io.read_raw(out / "alpha" / f"{n}.png")
@@ -211,6 +169,12 @@ def test_model_mode_on_real_images(shared_data, tmp_path, fake_checkpoint):
         assert (alpha[trimap == 255] == 255).all() and (alpha[trimap == 0] == 0).all()
         gt = gt_u8(shared_data, n)
         assert float(rows[n]["sad"]) == pytest.approx(metrics.sad(alpha, gt, trimap), rel=1e-5)
+    # A second run into the same folder must not replace these results unless asked to.
+    before = (out / "metrics.csv").read_bytes()
+    assert evaluate.main(args) == 2
+    assert (out / "metrics.csv").read_bytes() == before
+    assert evaluate.main([*args, "--num", "1", "--overwrite"]) == 0
+    assert len(read_csv(out / "metrics.csv")) == 1
 
 
 def test_evaluate_arrays_matches_direct_metrics():
@@ -230,7 +194,6 @@ def test_evaluate_arrays_matches_direct_metrics():
 
 
 def test_no_checkpoint_is_a_clear_error(tmp_path, capsys, shared_data):
-    pytest.importorskip("alphagan_jax.checkpoint")
     empty = tmp_path / "run"
     empty.mkdir()
     rc = evaluate.main(["--workdir", str(empty), "--data", "alphamatting", "--data-path",
@@ -238,9 +201,9 @@ def test_no_checkpoint_is_a_clear_error(tmp_path, capsys, shared_data):
     assert rc == 2 and str(empty) in capsys.readouterr().err
 
 
-def test_model_mode_synthetic_needs_no_files(tmp_path, fake_checkpoint):
+def test_model_mode_synthetic_needs_no_files(tmp_path, trained_workdir):
     out = tmp_path / "out"
-    rc = evaluate.main(["--workdir", str(tmp_path), "--data", "synthetic", "--num", "2",
+    rc = evaluate.main(["--workdir", str(trained_workdir), "--data", "synthetic", "--num", "2",
                         "--out", str(out), "--workers", "1", "--bucket", "32"])
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())

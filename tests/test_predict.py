@@ -7,7 +7,6 @@ import pytest
 
 from alphagan_jax import foreground, predict
 from alphagan_jax.data import io
-from tests.test_evaluate import fake_checkpoint  # noqa: F401 - pytest fixture
 
 
 def synthetic_fb(h=96, w=120, seed=0):
@@ -41,13 +40,13 @@ def test_cutout_is_rgba_with_alpha_channel():
     np.testing.assert_array_equal(rgba[..., 3], (alpha * 255).round().astype(np.uint8))
 
 
-def test_predict_cli_writes_alpha_and_cutout(shared_data, tmp_path, fake_checkpoint):  # noqa: F811
+def test_predict_cli_writes_alpha_and_cutout(shared_data, tmp_path, trained_workdir):
     image_path = shared_data / "alphamatting" / "image" / "GT02.png"
     trimap_path = shared_data / "alphamatting" / "trimap" / "GT02.png"
     out = tmp_path / "out"
-    rc = predict.main(["--workdir", str(tmp_path), "--image", str(image_path), "--trimap",
-                       str(trimap_path), "--out", str(out), "--tta", "--bf16"])
-    assert rc == 0
+    args = ["--workdir", str(trained_workdir), "--image", str(image_path), "--trimap", str(trimap_path),
+            "--out", str(out), "--tta", "--bf16"]
+    assert predict.main(args) == 0
     image = io.read_rgb(image_path)
     trimap = io.read_trimap(trimap_path)
     alpha = io.read_raw(out / "alpha.png")
@@ -62,6 +61,10 @@ def test_predict_cli_writes_alpha_and_cutout(shared_data, tmp_path, fake_checkpo
     assert core.sum() > 1000
     diff = np.abs(rgba[..., :3].astype(int) - image.astype(int))[core]
     assert diff.max() <= 1
+    # Existing outputs are kept unless --overwrite.
+    before = (out / "alpha.png").read_bytes()
+    assert predict.main(args) == 2
+    assert (out / "alpha.png").read_bytes() == before
 
 
 def test_predict_cli_rejects_mismatched_sizes(shared_data, tmp_path, capsys):
