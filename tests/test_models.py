@@ -180,3 +180,20 @@ def test_bfloat16_encoder_tracks_float32():
         assert f16[name].dtype == jnp.bfloat16
         err = float(jnp.max(jnp.abs(f32[name] - f16[name].astype(jnp.float32))) / jnp.max(jnp.abs(f32[name])))
         assert err < 0.05, (name, err)
+
+
+@pytest.mark.parametrize("shape", [(2, 7, 9, 5), (1, 8, 8, 16)])
+def test_upsample2x_equals_flax_conv_transpose(shape):
+    """The pixel-shuffle form of the decoder's stride-2 transposed conv: same parameter, same output."""
+    import flax.linen as nn
+
+    from alphagan_jax.models.layers import Upsample2x
+
+    x = jax.random.normal(jax.random.PRNGKey(0), shape)
+    up = Upsample2x(6)
+    variables = up.init(jax.random.PRNGKey(1), x)
+    reference = nn.ConvTranspose(6, (3, 3), strides=(2, 2), padding="SAME", use_bias=False)
+    expected = reference.apply(variables, x)  # same {'params': {'kernel'}} tree
+    got = up.apply(variables, x)
+    assert got.shape == (shape[0], 2 * shape[1], 2 * shape[2], 6)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), atol=1e-5, rtol=1e-5)

@@ -10,7 +10,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from alphagan_jax.models.layers import ConvBNReLU, Dtype, batch_norm, conv, resize_bilinear
+from alphagan_jax.models.layers import ConvBNReLU, Dtype, Upsample2x, batch_norm, conv, resize_bilinear
 
 # The nine (dy, dx) offsets of a 3x3 window, in the order `window_argmax` numbers them.
 _OFFSETS = [(dy, dx) for dy in range(3) for dx in range(3)]
@@ -91,10 +91,7 @@ class Decoder(nn.Module):
         skip = ConvBNReLU(b, 1, dtype=self.dtype, name="skip_stem")(stem, train)
         x = jnp.concatenate([x, skip], axis=-1)
         x = ConvBNReLU(b * 2, 3, dtype=self.dtype, name="deconv2_1")(x, train)
-        x = nn.ConvTranspose(
-            b * 2, (3, 3), strides=(2, 2), padding="SAME", use_bias=False, dtype=self.dtype,
-            param_dtype=jnp.float32, name="deconv2_up",
-        )(x)
+        x = Upsample2x(b * 2, dtype=self.dtype, name="deconv2_up")(x)
         x = nn.relu(batch_norm(train, self.dtype, name="deconv2_up_bn")(x))
         x = ConvBNReLU(b, 3, dtype=self.dtype, name="deconv2_3")(x, train)
 

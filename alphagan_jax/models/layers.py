@@ -91,3 +91,36 @@ def resize_bilinear(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:
     """
     n, _, _, c = x.shape
     return jax.image.resize(x, (n, height, width, c), method="bilinear", antialias=False).astype(x.dtype)
+
+
+class Upsample2x(nn.Module):
+    """`nn.ConvTranspose(features, (3, 3), strides=(2, 2), padding='SAME')`, same 'kernel' parameter, but
+    computed as one 2x2 convolution to 4x the channels followed by a pixel shuffle.
+
+    Each output parity (even/odd row, even/odd column) of a stride-2 3x3 transposed conv sees a fixed
+    subset of the 3x3 taps, so the four phases are one ordinary conv. XLA:CPU runs the zero-dilated form
+    at ~5 GFLOP/s against ~80 for an ordinary conv (8x slower for this layer); on GPUs it saves the
+    multiplications with inserted zeros.
+    """
+
+    features: int
+    dtype: Dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        n, h, w, c = x.shape
+        kernel = self.param(
+            "kernel", nn.initializers.lecun_normal(), (3, 3, c, self.features), jnp.float32
+        )
+        # Output row 2m takes taps k0 (input row m-1) and k2 (row m); row 2m+1 takes k1 (row m) only.
+        # As a 2x2 conv over rows (m-1, m): even = (k0, k2), odd = (0, k1); index 3 is a zero tap.
+        taps = jnp.array([[0, 2], [3, 1]])
+        padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+        k4 = padded[taps[:, None, :, None], taps[None, :, None, :]]  # (py, px, ky, kx, c, f)
+        k4 = k4.transpose(2, 3, 4, 0, 1, 5).reshape(2, 2, c, 4 * self.features)
+        y = jax.lax.conv_general_dilated(
+            x.astype(self.dtype), k4.astype(self.dtype), (1, 1), ((1, 0), (1, 0)),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
+        return y.reshape(n, 2 * h, 2 * w, self.features)
