@@ -13,7 +13,6 @@ shared data, synthetic pools written to a temporary folder.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from alphagan_jax.data.io import list_images, write_png  # noqa: E402
 from alphagan_jax.data.sources import Pool, TrainPools  # noqa: E402
+from bench.common import write_json  # noqa: E402
 from configs.default import get_data_config  # noqa: E402
 
 SIZE = 320
@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": tfd / base,
         }
         rows.append((threads, tfd, base, tfd / base))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_json(args.out, results)
     print(f"{'threads':>7} | {'tf.data /s':>10} | {'OpenCV /s':>10} | ratio")
     for threads, tfd, base, ratio in rows:
         print(f"{threads:>7} | {tfd:>10.1f} | {base:>10.1f} | {ratio:.2f}")

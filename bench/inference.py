@@ -1,0 +1,155 @@
+"""Full-resolution prediction through `alphagan_jax.inference.Predictor`: latency and images/s at batch 1
+(float32 and bfloat16 compute), and compiles and time per image over a list of mixed sizes, showing that sizes
+in the same bucket share one executable. Latency is end to end: padding, host-to-device, predict, device-to-host.
+
+  # GPU (defaults: ResNet-50 at output stride 8, 800x800, 1080x1920, 2048x2048):
+  python bench/inference.py --out bench/results/inference.json
+  # this CPU (tiny model, small sizes):
+  python bench/inference.py --quick --out bench/results/inference_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from alphagan_jax.inference import Predictor, generator_predict_fn, padded_size  # noqa: E402
+from alphagan_jax.models import build_generator  # noqa: E402
+from bench.common import (  # noqa: E402
+    device_peak_bytes,
+    format_table,
+    model_config,
+    parse_list,
+    parse_size,
+    time_calls,
+    write_json,
+)
+
+DEFAULT_SIZES = "800x800,1080x1920,2048x2048"
+# Pairs that share a 64-px bucket (800/810/790 -> 832, 1050x1900 -> 1088x1920, 1000 -> 1024, 2000x2040 -> 2048).
+DEFAULT_MIXED = "800x800,810x790,832x832,1080x1920,1050x1900,1024x1024,1000x1000,2048x2048,2000x2040"
+QUICK_SIZES = "320x320,480x640"
+QUICK_MIXED = "320x320,300x310,288x320,480x640,470x630,256x256"
+
+
+def sample(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A uint8 image and a {0, 128, 255} trimap with all three regions (a centred unknown band)."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:height, 0:width]
+    r = np.hypot((yy - height / 2) / height, (xx - width / 2) / width)
+    trimap = np.where(r < 0.2, 255, np.where(r < 0.3, 128, 0)).astype(np.uint8)
+    return image, trimap
+
+
+def init_variables(config: Any) -> Any:
+    """Random float32 generator variables (shapes do not depend on the image size, so init at 64 px)."""
+    g = build_generator(config.model, dtype="float32")
+    x = jnp.zeros((1, 64, 64, 3), jnp.float32)
+    return jax.jit(g.init)(jax.random.PRNGKey(0), x, x[..., :1])
+
+
+def bench_latency(config: Any, variables: Any, size: tuple[int, int], dtype: str, *, bucket: int, warmup: int,
+                  repeats: int) -> dict[str, Any]:
+    predictor = Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
+    image, trimap = sample(*size)
+    start = time.perf_counter()
+    predictor(image, trimap)
+    first_s = time.perf_counter() - start
+    t = time_calls(lambda: predictor(image, trimap), lambda _: None, warmup=warmup, steps=repeats)
+    peak = device_peak_bytes()
+    return {
+        "height": size[0], "width": size[1], "dtype": dtype,
+        "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
+        **t,
+        "latency_ms": 1e3 * t["median_s"],
+        "images_per_s": 1.0 / t["median_s"],
+        "compile_s": predictor.compile_seconds,
+        "first_call_s": first_s,
+        "num_compiles": predictor.num_compiles,
+        "peak_gib": peak / 2**30 if peak else None,
+    }
+
+
+def bench_mixed(config: Any, variables: Any, sizes: list[tuple[int, int]], dtype: str, *,
+                bucket: int) -> dict[str, Any]:
+    """One Predictor over every size in turn: which calls compiled, and the time of the others."""
+    predictor = Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
+    images = []
+    for k, size in enumerate(sizes):
+        image, trimap = sample(*size, seed=k)
+        before, start = predictor.num_compiles, time.perf_counter()
+        predictor(image, trimap)
+        images.append({
+            "size": f"{size[0]}x{size[1]}",
+            "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
+            "compiled": predictor.num_compiles > before,
+            "seconds": time.perf_counter() - start,
+        })
+    warm = [r["seconds"] for r in images if not r["compiled"]]
+    return {
+        "dtype": dtype, "bucket": bucket, "images": images,
+        "distinct_sizes": len(set(sizes)),
+        "distinct_buckets": len({r["padded"] for r in images}),
+        "num_compiles": predictor.num_compiles,
+        "compile_s": predictor.compile_seconds,
+        "predict_s": predictor.predict_seconds,
+        "mean_warm_s_per_image": sum(warm) / len(warm) if warm else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="default", help="configs/<name>.py: default (ResNet-50) or test (tiny)")
+    p.add_argument("--stride", type=int, default=8, help="model.output_stride")
+    p.add_argument("--sizes", default=DEFAULT_SIZES, help="HxW list for the latency table")
+    p.add_argument("--dtypes", default="float32,bfloat16")
+    p.add_argument("--mixed", default=DEFAULT_MIXED, help="HxW list for the bucketing run ('' to skip)")
+    p.add_argument("--bucket", type=int, default=64)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--quick", action="store_true", help="CPU-sized: tiny model (configs/test.py), small images")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.config, args.stride, args.sizes, args.mixed = "test", 16, QUICK_SIZES, QUICK_MIXED
+        args.warmup, args.repeats = 1, 5
+
+    config = model_config(args.config, args.stride, "float32")
+    variables = init_variables(config)
+    rows = []
+    for size in parse_list(args.sizes, parse_size):
+        for dtype in parse_list(args.dtypes, str):
+            rows.append(bench_latency(config, variables, size, dtype, bucket=args.bucket, warmup=args.warmup,
+                                      repeats=args.repeats))
+            print(format_table(rows[-1:], LATENCY_COLUMNS), flush=True)
+    mixed = [bench_mixed(config, variables, parse_list(args.mixed, parse_size), dtype, bucket=args.bucket)
+             for dtype in parse_list(args.dtypes, str)[:1]] if args.mixed else []
+
+    print(f"\nBatch-1 prediction, {args.config} config, output stride {args.stride}")
+    print(format_table(rows, LATENCY_COLUMNS))
+    for m in mixed:
+        print(f"\nMixed sizes ({m['dtype']}, bucket {m['bucket']}): {m['distinct_sizes']} sizes, "
+              f"{m['distinct_buckets']} buckets, {m['num_compiles']} compiles ({m['compile_s']:.1f} s)")
+        print(format_table(m["images"], ("size", "padded", "compiled", "seconds")))
+    if args.out:
+        payload = {"bench": "inference", "config": args.config, "output_stride": args.stride, "rows": rows,
+                   "mixed": mixed}
+        print(f"wrote {write_json(args.out, payload)}")
+    return 0
+
+
+LATENCY_COLUMNS = ("height", "width", "dtype", "padded", "latency_ms", "images_per_s", "compile_s", "num_compiles",
+                   "peak_gib")
+
+if __name__ == "__main__":
+    sys.exit(main())
