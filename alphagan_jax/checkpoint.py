@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import orbax.checkpoint as ocp
 
@@ -56,6 +57,10 @@ class RunCheckpoints:
     ) -> ocp.args.Composite:
         step = int(jax.device_get(state.step))
         meta = {"step": step, "config": json.loads(config.to_json())}
+        # The save goes on in the background while training continues, and the train step donates the
+        # state's buffers. On the CPU backend the "host copy" Orbax writes from can alias those very
+        # buffers, so the next step could overwrite a checkpoint in flight. Save private copies.
+        state = jax.tree_util.tree_map(jnp.copy, state)
         if val_sad is not None:
             meta["val_sad"] = float(val_sad)
         return ocp.args.Composite(
