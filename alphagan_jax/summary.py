@@ -12,6 +12,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from alphagan_jax.data.io import write_png
+
 
 class RunWriter:
     def __init__(self, workdir: str | Path):
@@ -24,6 +26,7 @@ class RunWriter:
             workdir = Path(workdir)
             workdir.mkdir(parents=True, exist_ok=True)
             self._tb = SummaryWriter(str(workdir / "tensorboard"))
+            self._images = workdir / "images"
             # Append: a resumed run continues the same file.
             self._jsonl = open(workdir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
 
@@ -36,9 +39,11 @@ class RunWriter:
         self._jsonl.flush()
 
     def image(self, step: int, name: str, image: np.ndarray) -> None:
-        """`image`: H x W x 3 in [0, 1]."""
+        """`image`: H x W x 3 in [0, 1]. Also saved as WORKDIR/images/<name>_<step>.png to look at directly."""
         if self.active:
-            self._tb.add_image(name, np.clip(image, 0, 1), step, dataformats="HWC")
+            image = np.clip(image, 0, 1)
+            self._tb.add_image(name, image, step, dataformats="HWC")
+            write_png(self._images / f"{name}_{step:07d}.png", np.round(image * 255).astype(np.uint8))
 
     def flush(self) -> None:
         if self.active:

@@ -148,7 +148,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                 saving = step % t.ckpt_every == 0 or last_step_of_run
                 if step % t.log_every == 0 or saving:
                     # Fetching the metrics is the only host sync; it also vets the state before any save.
-                    values = _flush(pending, step, t.batch_size, time.perf_counter() - last_time, step - last_step)
+                    values = _flush(pending, step, t.batch_size, last_time, step - last_step)
                     values["lr"] = t.lr
                     writer.scalars(step, values)
                     bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
@@ -175,9 +175,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     return state
 
 
-def _flush(pending: list[dict], step: int, batch_size: int, seconds: float, steps: int) -> dict[str, float]:
-    """Mean of the pending step metrics; raises NonFiniteLossError if any step was not finite."""
+def _flush(pending: list[dict], step: int, batch_size: int, since: float, steps: int) -> dict[str, float]:
+    """Mean of the pending step metrics; raises NonFiniteLossError if any step was not finite.
+
+    `since` is the perf_counter() of the previous flush; the clock is read after the fetch, which waits
+    for the dispatched steps to finish (before it, only the asynchronous dispatch would be timed).
+    """
     fetched = jax.device_get(pending)
+    seconds = time.perf_counter() - since
     finite = np.array([m["finite"] for m in fetched])
     if not finite.all():
         first = step - len(fetched) + int(np.argmin(finite)) + 1

@@ -73,7 +73,7 @@ def test_nonfinite_step_keeps_the_state_and_stops_the_run(config):
     for a, b in zip(leaves(new_state), leaves(state), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(NonFiniteLossError, match="step 7"):
-        _flush([{"finite": 1.0, "g_loss": 1.0}, {"finite": 0.0, "g_loss": float("nan")}], 7, 4, 1.0, 2)
+        _flush([{"finite": 1.0, "g_loss": 1.0}, {"finite": 0.0, "g_loss": float("nan")}], 7, 4, time.perf_counter(), 2)
 
 
 MULTI_DEVICE_SCRIPT = textwrap.dedent(
@@ -188,6 +188,11 @@ def test_resume_equals_uninterrupted_run(uninterrupted_run, tmp_path):
     # The best-by-SAD copy exists and is one of the validated steps.
     _, _, best_step = restore_generator(tmp_path, best=True)
     assert best_step in (2, 4)
+    # Logs: TensorBoard events, the validation scalars, and the prediction grids as PNGs too.
+    assert list((uninterrupted_run / "tensorboard").glob("events.out.tfevents.*"))
+    assert any("val/sad" in x for x in straight)
+    grids = sorted(p.name for p in (uninterrupted_run / "images").glob("*.png"))
+    assert grids == ["predictions_0000002.png", "predictions_0000004.png"]
 
 
 def _train_cmd(workdir, *overrides: str) -> list[str]:
@@ -298,3 +303,25 @@ def test_missing_data_path_names_the_path_and_key(tmp_path):
         train_and_evaluate(config, tmp_path / "run")
     assert "no-such-dataset" in str(info.value)
     assert "data.path" in str(info.value)
+
+
+def test_logged_step_time_includes_the_computation():
+    """Steps are dispatched asynchronously: the logged time must wait for them, not just time dispatch."""
+
+    @jax.jit
+    def slow(x):
+        for _ in range(8):
+            x = jnp.tanh(x @ x)
+        return {"finite": jnp.float32(1.0), "g_loss": x.mean()}
+
+    x = jnp.ones((1200, 1200), jnp.float32) / 1200
+    jax.block_until_ready(slow(x))  # compile
+    start = time.perf_counter()
+    jax.block_until_ready(slow(x))
+    compute = time.perf_counter() - start
+
+    since = time.perf_counter()
+    pending = [slow(x)]
+    values = _flush(pending, 1, 4, since, 1)
+    assert values["step_time"] >= 0.5 * compute, (values["step_time"], compute)
+    assert values["images_per_sec"] == pytest.approx(4 / values["step_time"])
