@@ -221,3 +221,36 @@ def test_config_errors_name_the_key():
         build_train_pools(small_config(source="nope"), 0)
     with pytest.raises(ImageReadError, match="data.path"):
         build_train_pools(small_config(source="folder", path=""), 0)
+
+
+def test_tf_decode_alpha_reads_mattes_like_numpy(tmp_path):
+    """Training (TF) and evaluation (OpenCV) must read the same matte file the same way."""
+    import cv2
+    import tensorflow as tf
+
+    from alphagan_jax.data import io, tf_ops
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    a = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    cases = {
+        "grey": grey,
+        "rgb_equal": np.dstack([grey] * 3),
+        "rgba_varying_a": np.dstack([grey, grey, grey, a]),
+        "rgba_uniform_a": np.dstack([grey, grey, grey, np.full_like(grey, 128)]),
+        "rgba_opaque": np.dstack([grey, grey, grey, np.full_like(grey, 255)]),
+        "grey16": (grey.astype(np.uint16) * 257 + 3),
+        "rgba16": np.dstack([grey.astype(np.uint16) * 257] * 3 + [a.astype(np.uint16) * 250]),
+    }
+    for name, arr in cases.items():
+        path = tmp_path / f"{name}.png"
+        cv2.imwrite(str(path), arr)
+        expected = io.read_alpha(path)
+        got = tf_ops.decode_alpha(tf.io.read_file(str(path))).numpy()[:, :, 0]
+        np.testing.assert_allclose(got, expected, atol=1e-6, err_msg=name)
+    # Grey + alpha (2-channel PNG): OpenCV cannot write one, so encode it with TF.
+    path = tmp_path / "grey_alpha.png"
+    path.write_bytes(tf.io.encode_png(np.dstack([grey, a])).numpy())
+    got = tf_ops.decode_alpha(tf.io.read_file(str(path))).numpy()[:, :, 0]
+    np.testing.assert_allclose(got, io.read_alpha(path), atol=1e-6)
+    np.testing.assert_allclose(got, a / 255.0, atol=1e-6)

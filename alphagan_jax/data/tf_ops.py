@@ -34,12 +34,11 @@ def decode_alpha(contents: tf.Tensor) -> tf.Tensor:
         raw = tf.io.decode_image(contents, channels=0, dtype=dtype, expand_animations=False)
         raw.set_shape([None, None, None])
         last = raw[:, :, -1:]
-        # A is used only when it carries information (an opaque A would give an all-one matte).
-        use_a = tf.cond(
-            tf.equal(tf.shape(raw)[2], 4),
-            lambda: tf.reduce_any(last < tf.reduce_max(last)),
-            lambda: tf.constant(False),
-        )
+        # A is used only when it carries information (an opaque A would give an all-one matte), with
+        # io.has_meaningful_alpha's rule: any A value below the dtype's maximum. Grey+alpha PNGs decode
+        # to 2 channels here (OpenCV expands them to 4), RGBA to 4.
+        has_a = tf.logical_or(tf.equal(tf.shape(raw)[2], 2), tf.equal(tf.shape(raw)[2], 4))
+        use_a = tf.logical_and(has_a, tf.reduce_any(last < tf.constant(dtype.max, dtype)))
         one = tf.cond(use_a, lambda: last, lambda: raw[:, :, :1])
         return tf.cast(one, tf.float32) / scale
 
