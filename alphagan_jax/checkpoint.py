@@ -72,12 +72,12 @@ class RunCheckpoints:
             meta=ocp.args.JsonSave(meta),
         )
 
-    def save(self, state: GanState, config: ml_collections.ConfigDict, *, force: bool = False) -> bool:
+    def save(self, state: GanState, config: ml_collections.ConfigDict) -> bool:
         """Start an asynchronous save of `state` at its step (no-op if that step is already saved)."""
         step = int(jax.device_get(state.step))
         if step in self.latest.all_steps():
             return False
-        return self.latest.save(step, args=self._args(state, config), force=force)
+        return self.latest.save(step, args=self._args(state, config))
 
     def save_if_best(self, state: GanState, config: ml_collections.ConfigDict, sad: float) -> bool:
         """Keep `state` as the best checkpoint if its validation SAD beats every earlier one."""

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,12 +471,3 @@ def score_dirs(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return writer.close(mode="score", seconds=round(time.perf_counter() - start, 3))
-
-
-def iter_samples(items: Iterable[EvalItem], unknown_value: int | None = None) -> Iterator[dict[str, Any]]:
-    """Load items, skipping (with a warning naming the file) those that fail: for :func:`evaluate_arrays`."""
-    for item in items:
-        try:
-            yield item.load(unknown_value)
-        except Exception as e:  # noqa: BLE001
-            _log.warning("skipping %s: %s", item.name, e)

@@ -16,7 +16,7 @@ from alphagan_jax.data.io import write_png
 
 
 class RunWriter:
-    def __init__(self, workdir: str | Path):
+    def __init__(self, workdir: str | Path, start_step: int = 0):
         self.active = jax.process_index() == 0
         self._tb = None
         self._jsonl = None
@@ -25,10 +25,15 @@ class RunWriter:
 
             workdir = Path(workdir)
             workdir.mkdir(parents=True, exist_ok=True)
-            self._tb = SummaryWriter(str(workdir / "tensorboard"))
+            # A resumed run continues the same logs from its checkpoint's step: rows logged after that step
+            # (by a run that died before its next checkpoint) are dropped, or they would appear twice.
+            self._tb = SummaryWriter(str(workdir / "tensorboard"), purge_step=start_step or None)
             self._images = workdir / "images"
-            # Append: a resumed run continues the same file.
-            self._jsonl = open(workdir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            jsonl = workdir / "metrics.jsonl"
+            if start_step and jsonl.exists():
+                kept = [r for r in jsonl.read_text().splitlines() if r and json.loads(r)["step"] <= start_step]
+                jsonl.write_text("".join(r + "\n" for r in kept))
+            self._jsonl = open(jsonl, "a", encoding="utf-8")  # noqa: SIM115
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         if not self.active:

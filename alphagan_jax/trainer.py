@@ -69,6 +69,15 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     for key in ("log_every", "ckpt_every"):
         if t[key] <= 0:
             raise ValueError(f"train.{key} must be positive, got {t[key]}")
+    d = config.data
+    lo, hi = d.trimap_kernel_range
+    if not 1 <= lo <= hi:
+        raise ValueError(f"data.trimap_kernel_range={tuple(d.trimap_kernel_range)} needs 1 <= low <= high (pixels)")
+    lo, hi = d.scale_range
+    if not 0 < lo <= hi:
+        raise ValueError(f"data.scale_range={tuple(d.scale_range)} needs 0 < low <= high")
+    if not d.crop_choices or min(d.crop_choices) <= 0:
+        raise ValueError(f"data.crop_choices={tuple(d.crop_choices)} needs at least one positive crop size")
 
 
 def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
@@ -108,24 +117,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     check_config(config)
     t = config.train
     workdir = Path(workdir)
+    # Held-out data first: a typo in data.val_* should fail before anything is built or written.
+    validator = _Validator(config) if t.val_every > 0 else None
     mesh = make_mesh()
     ckpts = RunCheckpoints(workdir, keep=t.keep)
-    state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
-    start = ckpts.latest_step() or 0
-    if start:
-        state = ckpts.restore(state, start)
-        _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
-    if start >= t.num_steps:
-        _say(f"nothing to do: {workdir} is at step {start} >= train.num_steps={t.num_steps}")
+    try:
+        state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
+        start = ckpts.latest_step() or 0
+        if start:
+            state = ckpts.restore(state, start)
+            _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
+        if start >= t.num_steps:
+            _say(f"nothing to do: {workdir} is at step {start} >= train.num_steps={t.num_steps}")
+            ckpts.close()
+            return state
+        data = _train_iterator(config, start)
+    except BaseException:
         ckpts.close()
-        return state
+        raise
 
-    data = _train_iterator(config, start)
     step_fn = make_sharded_step(t, mesh)
     generator = build_generator(config.model)
-    predict_batch = jax.jit(lambda v, image, trimap: generator.apply(v, image, trimap))
-    validator = _Validator(config) if t.val_every > 0 else None
-    writer = RunWriter(workdir)
+    # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
+    predict_batch = jax.jit(lambda v, image, trimap: generator.apply(v, image, trimap, clamp=True))
+    writer = RunWriter(workdir, start_step=start)
     if jax.process_index() == 0:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
 
@@ -143,7 +158,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                 bar.update(1)
                 # Read the flag once: a signal landing later in this iteration is handled at the next step,
                 # so "stopping" always comes with its save.
-                stopping = stop.signal is not None
+                stopping = _all_hosts_stopping(stop.signal is not None, step, t.log_every)
                 last_step_of_run = step == t.num_steps or stopping
                 saving = step % t.ckpt_every == 0 or last_step_of_run
                 if step % t.log_every == 0 or saving:
@@ -159,13 +174,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                 if validator is not None and (step % t.val_every == 0 or last_step_of_run):
                     values = validator(state)
                     writer.scalars(step, {k: v for k, v in values.items() if v is not None})
-                    bar.write(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
+                    _say(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
                     if values["val/sad"] is not None:
                         ckpts.save_if_best(state, config, values["val/sad"])
                 if saving:
                     ckpts.save(state, config)
                 if stopping:
-                    bar.write(f"received signal {stop.signal}: saved step {step} in {workdir}, exiting")
+                    _say(f"received signal {stop.signal}: saved step {step} in {workdir}, exiting")
                     break
     finally:
         bar.close()
@@ -173,6 +188,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         ckpts.close()
         writer.close()
     return state
+
+
+def _all_hosts_stopping(local: bool, step: int, every: int) -> bool:
+    """Whether to stop now. Hosts receive SIGTERM at different steps, and a host that saves (a collective)
+    while another runs the next step would hang the run, so with several processes they decide together,
+    every `every` steps (a host sync each step would stall the asynchronous dispatch)."""
+    if jax.process_count() == 1:
+        return local
+    if step % every:
+        return False
+    from jax.experimental import multihost_utils
+
+    return bool(np.max(multihost_utils.process_allgather(np.int32(local))))
 
 
 def _flush(pending: list[dict], step: int, batch_size: int, since: float, steps: int) -> dict[str, float]:

@@ -325,3 +325,30 @@ def test_logged_step_time_includes_the_computation():
     values = _flush(pending, 1, 4, since, 1)
     assert values["step_time"] >= 0.5 * compute, (values["step_time"], compute)
     assert values["images_per_sec"] == pytest.approx(4 / values["step_time"])
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("trimap_kernel_range", (0, 5)), ("scale_range", (0.0, 1.0)), ("crop_choices", ()), ("crop_size", 100)],
+)
+def test_bad_data_values_name_the_key(tmp_path, key, value):
+    config = test_config.get_config()
+    config.data[key] = value
+    with pytest.raises(ValueError, match=f"data.{key}"):
+        train_and_evaluate(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resumed_logs_drop_rows_past_the_checkpoint(tmp_path):
+    """A run that died at step 6 after a checkpoint at 4 resumes from 4: rows 5 and 6 must not repeat."""
+    from alphagan_jax.summary import RunWriter
+
+    writer = RunWriter(tmp_path)
+    for step in range(1, 7):
+        writer.scalars(step, {"g_loss": float(step)})
+    writer.close()
+    writer = RunWriter(tmp_path, start_step=4)
+    writer.scalars(5, {"g_loss": 50.0})
+    writer.close()
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["g_loss"]) for r in rows] == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0), (5, 50.0)]
