@@ -152,10 +152,24 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
 
 
 def build(manual_dir: str, data_dir: str = "", config: str = "fg") -> tfds.core.DatasetBuilder:
-    """Build (once) and return the builder for `config` from an extracted archive at manual_dir."""
+    """Build (once) and return the builder for `config` from an extracted archive at manual_dir.
+
+    On a multi-host run only process 0 builds; the others wait for it, then read the same files (every
+    host preparing into one shared data_dir at once would race on its temporary folders).
+    """
+    import jax
+
     builder = AdobeDim(config=config, data_dir=data_dir or None)
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    return builder
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    if jax.process_count() == 1:
+        builder.download_and_prepare(download_config=download_config)
+        return builder
+    from jax.experimental import multihost_utils
+
+    if jax.process_index() == 0:
+        builder.download_and_prepare(download_config=download_config)
+    multihost_utils.sync_global_devices(f"adobe_dim/{config} built")
+    return AdobeDim(config=config, data_dir=data_dir or None)
 
 
 def adobe_train_pools(data_config: Any) -> TrainPools:
