@@ -188,15 +188,10 @@ class EvalItem:
             raise io.ImageReadError(self.problem)
         image = io.read_rgb(self.image)
         trimap = io.read_trimap(self.trimap, unknown_value=unknown_value)
-        alpha = alpha_to_uint8(io.read_alpha(self.alpha)) if self.alpha is not None else None
+        alpha = io.read_alpha_u8(self.alpha) if self.alpha is not None else None
         check_sizes(self.name, {self.image: image.shape[:2], self.trimap: trimap.shape,
                                 self.alpha: None if alpha is None else alpha.shape})
         return {"name": self.name, "image": image, "trimap": trimap, "alpha": alpha}
-
-
-def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """A [0, 1] matte from :func:`io.read_alpha` back to 0..255 integers (exact for 8-bit files)."""
-    return np.round(alpha * 255.0).astype(np.uint8)
 
 
 def check_sizes(name: str, shapes: dict[Path | None, tuple[int, ...] | None]) -> None:
@@ -391,8 +386,8 @@ def _score_files(
     # The parent re-logs what we capture; propagating too would print it twice when run inline.
     propagate, io_log.propagate = io_log.propagate, False
     try:
-        pred = alpha_to_uint8(io.read_alpha(pred_path))
-        alpha = alpha_to_uint8(io.read_alpha(alpha_path))
+        pred = io.read_alpha_u8(pred_path)
+        alpha = io.read_alpha_u8(alpha_path)
         trimap = io.read_trimap(trimap_path, unknown_value=unknown_value)
         check_sizes(name, {Path(pred_path): pred.shape, Path(alpha_path): alpha.shape,
                            Path(trimap_path): trimap.shape})

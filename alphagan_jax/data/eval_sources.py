@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from alphagan_jax.data.io import ImageReadError, list_images, read_alpha, read_rgb, read_trimap
+from alphagan_jax.data.io import ImageReadError, list_images, read_alpha_u8, read_rgb, read_trimap
 
 EVAL_SOURCES = ("synthetic", "alphamatting", "composition1k", "folder")
 
@@ -23,10 +21,6 @@ def _first_dir(root: Path, names: tuple[str, ...], required: bool = True) -> Pat
     if required:
         raise ImageReadError(f"none of the folders {', '.join(names)} found in {root}")
     return None
-
-
-def _alpha_u8(path: Path) -> np.ndarray:
-    return np.round(read_alpha(path) * 255.0).astype(np.uint8)
 
 
 def _paired(
@@ -65,7 +59,7 @@ def _paired(
             raise ImageReadError(f"image {image_path} has no matching alpha in {alpha_dir}")
         image = read_rgb(image_path)
         trimap = read_trimap(trimap_path, unknown_value)
-        alpha = _alpha_u8(alpha_path) if alpha_path is not None else None
+        alpha = read_alpha_u8(alpha_path) if alpha_path is not None else None
         for other, path in ((trimap, trimap_path), (alpha, alpha_path)):
             if other is not None and other.shape != image.shape[:2]:
                 raise ImageReadError(

@@ -116,6 +116,11 @@ def read_alpha(path: str | Path) -> np.ndarray:
     return one.astype(np.float32) / np.float32(_max_value(img))
 
 
+
+def read_alpha_u8(path: str | Path) -> np.ndarray:
+    """A matte as uint8 HxW in 0..255, the benchmark's scale (exact for 8-bit files, rounded for 16-bit)."""
+    return np.round(read_alpha(path) * 255.0).astype(np.uint8)
+
 def read_trimap(path: str | Path, unknown_value: int | None = None) -> np.ndarray:
     """A trimap as uint8 HxW with values {0 (bg), 128 (unknown), 255 (fg)}.
 
