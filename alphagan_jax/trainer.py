@@ -167,7 +167,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                     values["lr"] = t.lr
                     writer.scalars(step, values)
                     bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
-                    pending, last_time, last_step = [], time.perf_counter(), step
+                    pending, last_step = [], step
                 if t.image_every > 0 and step % t.image_every == 0:
                     alpha = np.asarray(predict_batch(state.g.variables(), batch["image"], batch["trimap"]))
                     writer.image(step, "predictions", prediction_grid(batch, alpha))
@@ -179,8 +179,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                         ckpts.save_if_best(state, config, values["val/sad"])
                 if saving:
                     ckpts.save(state, config)
+                if step == last_step:
+                    # Restart the clock after the images, validation and saves, which are not step time.
+                    last_time = time.perf_counter()
                 if stopping:
-                    _say(f"received signal {stop.signal}: saved step {step} in {workdir}, exiting")
+                    why = f"signal {stop.signal}" if stop.signal is not None else "a signal on another host"
+                    _say(f"stopping on {why}: saved step {step} in {workdir}, exiting")
                     break
     finally:
         bar.close()
