@@ -76,6 +76,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     lo, hi = d.scale_range
     if not 0 < lo <= hi:
         raise ValueError(f"data.scale_range={tuple(d.scale_range)} needs 0 < low <= high")
+    if d.decoded_cache_mb < 0:
+        raise ValueError(f"data.decoded_cache_mb={d.decoded_cache_mb} must be >= 0 (0 = decode every sample)")
     if not d.crop_choices or min(d.crop_choices) <= 0:
         raise ValueError(f"data.crop_choices={tuple(d.crop_choices)} needs at least one positive crop size")
 

@@ -42,6 +42,9 @@ def get_data_config() -> ml_collections.ConfigDict:
     d.shuffle_buffer = 256  # only for streamed TFDS backgrounds; pools use stateless per-epoch permutations
     d.num_parallel_calls = -1  # parallel map calls; -1 = tf.data.AUTOTUNE
     d.threads = 0  # private tf.data thread pool size; 0 = TF default
+    # Decode the fg/alpha pool (then the background folder) once into RAM when it fits in this many MB per
+    # host, instead of decoding full-resolution files for every sample; 0 = always decode per sample.
+    d.decoded_cache_mb = 4096
     # Built-in synthetic set.
     d.synthetic_num_fg = 64  # procedural foregrounds in the pool
     d.synthetic_num_bg = 32  # procedural backgrounds (ignored when bg_path names a photo folder)

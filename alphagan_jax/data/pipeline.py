@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools
+from alphagan_jax.data.decoded_pool import decode_within_budget
+from alphagan_jax.data.sources import TrainPools, build_train_pools
 
 
 def import_tf():
@@ -27,23 +28,6 @@ def import_tf():
     return tf
 
 
-def _pool_getter(tf, pool: Pool, kind: str):
-    """A function index -> decoded uint8 image ('rgb') or float32 HxWx1 alpha ('alpha') for a pool."""
-    from alphagan_jax.data import tf_ops
-
-    if pool.arrays is not None:
-        table = tf.constant(pool.arrays)
-        if kind == "rgb":
-            return lambda i: tf.gather(table, i)
-        return lambda i: tf.cast(tf.gather(table, i), tf.float32)[:, :, None] / 255.0
-    decode = tf_ops.decode_rgb if kind == "rgb" else tf_ops.decode_alpha
-    if pool.encoded:
-        blobs = tf.constant(list(pool.encoded), tf.string)
-        return lambda i: decode(tf.gather(blobs, i))
-    paths = tf.constant(list(pool.paths), tf.string)
-    return lambda i: decode(tf.io.read_file(tf.gather(paths, i)))
-
-
 def _epoch_index(tf, k, seed: int, n: int, tag: int):
     """Entry k % n of a stateless random permutation of range(n), fresh for every epoch k // n."""
     if n == 1:
@@ -52,8 +36,13 @@ def _epoch_index(tf, k, seed: int, n: int, tag: int):
     return tf.random.experimental.index_shuffle(k % n, perm_seed, tf.constant(n - 1, tf.int64))
 
 
-def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int):
-    """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample."""
+def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int, decoded: tuple = (None, None)):
+    """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample.
+
+    `decoded` is (DecodedFg or None, DecodedImages or None) from decoded_pool.decode_within_budget; a pool
+    without one is decoded per sample. Both give the same sample for the same k.
+    """
+    from alphagan_jax.data import pool_lookup
     from alphagan_jax.data import tf_ops as ops
 
     size = int(data_config.crop_size)
@@ -61,9 +50,17 @@ def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int):
     scale_range = tuple(float(s) for s in data_config.scale_range)
     kernels = tuple(int(v) for v in data_config.trimap_kernel_range)
     flip = bool(data_config.flip)
-    get_fg = _pool_getter(tf, pools.fg, "rgb")
-    get_alpha = _pool_getter(tf, pools.alpha, "alpha")
-    get_bg = _pool_getter(tf, pools.bg, "rgb") if len(pools.bg) else None
+    decoded_fg, decoded_bg = decoded
+    fg_entry = (
+        pool_lookup.fg_from_decoded(tf, decoded_fg)
+        if decoded_fg is not None
+        else pool_lookup.fg_from_pools(tf, pools.fg, pools.alpha)
+    )
+    bg_entry = None
+    if decoded_bg is not None:
+        bg_entry = pool_lookup.bg_from_decoded(tf, decoded_bg)
+    elif len(pools.bg):
+        bg_entry = pool_lookup.bg_from_pool(tf, pools.bg)
     n_fg, n_bg = len(pools.fg), len(pools.bg)
 
     def sample(k, bg_contents=None):
@@ -75,32 +72,27 @@ def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int):
             )
         }
 
-        i_fg = _epoch_index(tf, k, seed, n_fg, 1)
-        fg_full, alpha_full = get_fg(i_fg), get_alpha(i_fg)
-        h, w = tf.shape(alpha_full)[0], tf.shape(alpha_full)[1]
+        fg_src = fg_entry(_epoch_index(tf, k, seed, n_fg, 1))
+        h, w = fg_src.height, fg_src.width
         win = ops.window_size(s["fg_window"], choices, scale_range, h, w)
-        y, x = ops.unknown_centre(s["fg_centre"], alpha_full)
+        y, x = fg_src.centre(s["fg_centre"])
         top, left = ops.window_around(y, x, win, h, w)
-        # Crop before converting to float: only the window is ever touched in float.
-        fg_win = tf.cast(fg_full[top : top + win, left : left + win], tf.float32) / 255.0
-        fga = tf.concat([fg_win, alpha_full[top : top + win, left : left + win]], axis=-1)
-        fga = ops.resize_square(fga, size)
+        fga = ops.resize_square(fg_src.window(top, left, win), size)
         if flip:
             fga = ops.maybe_flip(s["fg_flip"], fga)
         fg = tf.clip_by_value(fga[:, :, :3], 0.0, 1.0)
         alpha = ops.snap_alpha(fga[:, :, 3:])
 
-        bg_full = (
-            ops.decode_rgb(bg_contents)
+        bg_src = (
+            pool_lookup.image_entry(tf, ops.decode_rgb(bg_contents))
             if bg_contents is not None
-            else get_bg(_epoch_index(tf, k, seed, n_bg, 2))
+            else bg_entry(_epoch_index(tf, k, seed, n_bg, 2))
         )
-        bh, bw = tf.shape(bg_full)[0], tf.shape(bg_full)[1]
+        bh, bw = bg_src.height, bg_src.width
         bwin = ops.window_size(s["bg_window"], choices, scale_range, bh, bw)
         btop = ops._randint(s["bg_y"], 0, bh - bwin + 1)
         bleft = ops._randint(s["bg_x"], 0, bw - bwin + 1)
-        bg = tf.cast(bg_full[btop : btop + bwin, bleft : bleft + bwin], tf.float32) / 255.0
-        bg = tf.clip_by_value(ops.resize_square(bg, size), 0.0, 1.0)
+        bg = tf.clip_by_value(ops.resize_square(bg_src.window(btop, bleft, bwin), size), 0.0, 1.0)
         if flip:
             bg = ops.maybe_flip(s["bg_flip"], bg)
 
@@ -162,7 +154,8 @@ def make_train_dataset(
         raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
     b = global_batch_size // n_proc
     pools = pools if pools is not None else build_train_pools(data_config, seed)
-    sample = make_sample_fn(tf, pools, data_config, seed)
+    decoded = decode_within_budget(tf, pools.fg, pools.alpha, pools.bg, data_config.decoded_cache_mb)
+    sample = make_sample_fn(tf, pools, data_config, seed, decoded)
 
     local = tf.data.Dataset.range(int(start_step) * b, np.iinfo(np.int64).max)
     # Local index j -> global index: host p owns positions [p*b, (p+1)*b) of each global batch.
@@ -184,14 +177,37 @@ def make_train_dataset(
     return ds.with_options(options)
 
 
+def _naming_bad_files(tf, batches: Iterator, pools: TrainPools) -> Iterator:
+    """`batches`, except that a decode error inside tf.data (which cannot say which file it was reading)
+    becomes an ImageReadError naming the file, found by decoding the pools one file at a time."""
+    from alphagan_jax.data import tf_ops
+    from alphagan_jax.data.decoded_pool import raise_for_undecodable
+
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except tf.errors.OpError:
+            for pool, decode in ((pools.fg, tf_ops.decode_rgb), (pools.alpha, tf_ops.decode_alpha)):
+                raise_for_undecodable(tf, pool, decode)
+            raise_for_undecodable(tf, pools.bg, tf_ops.decode_rgb)
+            raise
+        yield batch
+
+
 def make_train_iterator(
     data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
 ) -> Iterator[dict[str, np.ndarray]]:
     """This host's batches as NumPy: image/fg/bg NxHxWx3, trimap ({0, 0.5, 1}) and alpha NxHxWx1, float32.
 
     Keyword arguments beyond the contract (process_index, process_count, pools) go to make_train_dataset.
+    A file that fails to decode mid-run raises ImageReadError naming it.
     """
+    tf = import_tf()
+    pools = kwargs.pop("pools", None)
+    pools = pools if pools is not None else build_train_pools(data_config, seed)
     ds = make_train_dataset(
-        data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs
+        data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, pools=pools, **kwargs
     )
-    return ds.as_numpy_iterator()
+    return _naming_bad_files(tf, ds.as_numpy_iterator(), pools)

@@ -6,6 +6,8 @@ comes from explicit seeds, so a sample is a function of (seed, sample index) onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
 # Values after resizing this close to 0 or 1 are snapped, so that interpolation round-off (0.99999994)
@@ -21,16 +23,17 @@ def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
     return img
 
 
-def decode_alpha(contents: tf.Tensor) -> tf.Tensor:
-    """Encoded matte -> float32 HxWx1 in [0, 1], with the same channel rules as io.read_alpha.
+def decode_alpha_levels(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Encoded matte -> (uint16 HxWx1 levels, float32 full-scale level: 255 or 65535).
 
-    16-bit PNGs (bit depth byte of the IHDR chunk) are divided by 65535, everything else by 255. The
-    channel is A when the file has a non-opaque A channel, else the first (grey, or R of an R=G=B matte).
+    16-bit PNGs (bit depth byte of the IHDR chunk) have 65535 levels, everything else 255. The channel is
+    A when the file has a non-opaque A channel, else the first (grey, or R of an R=G=B matte), with the
+    same rules as io.read_alpha.
     """
     is_png = tf.equal(tf.strings.substr(contents, 0, 4), _PNG_MAGIC)
     is_16bit = tf.logical_and(is_png, tf.equal(tf.strings.substr(contents, 24, 1), b"\x10"))
 
-    def decode(dtype, scale):
+    def decode(dtype):
         raw = tf.io.decode_image(contents, channels=0, dtype=dtype, expand_animations=False)
         raw.set_shape([None, None, None])
         last = raw[:, :, -1:]
@@ -40,9 +43,15 @@ def decode_alpha(contents: tf.Tensor) -> tf.Tensor:
         has_a = tf.logical_or(tf.equal(tf.shape(raw)[2], 2), tf.equal(tf.shape(raw)[2], 4))
         use_a = tf.logical_and(has_a, tf.reduce_any(last < tf.constant(dtype.max, dtype)))
         one = tf.cond(use_a, lambda: last, lambda: raw[:, :, :1])
-        return tf.cast(one, tf.float32) / scale
+        return tf.cast(one, tf.uint16), tf.constant(float(dtype.max), tf.float32)
 
-    return tf.cond(is_16bit, lambda: decode(tf.uint16, 65535.0), lambda: decode(tf.uint8, 255.0))
+    return tf.cond(is_16bit, lambda: decode(tf.uint16), lambda: decode(tf.uint8))
+
+
+def decode_alpha(contents: tf.Tensor) -> tf.Tensor:
+    """Encoded matte -> float32 HxWx1 in [0, 1]: levels / full scale (see decode_alpha_levels)."""
+    levels, scale = decode_alpha_levels(contents)
+    return tf.cast(levels, tf.float32) / scale
 
 
 def fold_seed(seed: tf.Tensor, tag: int) -> tf.Tensor:
@@ -78,17 +87,24 @@ def window_size(
     return tf.clip_by_value(w, 1, tf.minimum(height, width))
 
 
-def unknown_centre(seed: tf.Tensor, alpha: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(y, x) of a random pixel with 0 < alpha < 1, or of a random pixel when there is none."""
-    coords = tf.cast(tf.where(tf.logical_and(alpha[:, :, 0] > 0.0, alpha[:, :, 0] < 1.0)), tf.int32)
-    n = tf.shape(coords)[0]
-    shape = tf.shape(alpha)
-    pick = tf.gather(coords, _randint(fold_seed(seed, 0), 0, tf.maximum(n, 1)))
-    anywhere = tf.stack(
-        [_randint(fold_seed(seed, 1), 0, shape[0]), _randint(fold_seed(seed, 2), 0, shape[1])]
-    )
-    yx = tf.cond(n > 0, lambda: pick, lambda: anywhere)
+def pick_centre(
+    seed: tf.Tensor, count: tf.Tensor, nth_unknown: Callable[[tf.Tensor], tf.Tensor], height, width
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """(y, x) of the unknown pixel `nth_unknown(r)` (r uniform in [0, count)), or of a random pixel when
+    count is 0. Every alpha store (a decoded tensor, a precomputed index) picks through this function,
+    so they pick the same pixel for the same seed."""
+    anywhere = lambda: tf.stack([_randint(fold_seed(seed, 1), 0, height), _randint(fold_seed(seed, 2), 0, width)])
+    # The lookup stays inside the branch: with no unknown pixel there is nothing to index.
+    pick = lambda: nth_unknown(_randint(fold_seed(seed, 0), 0, tf.maximum(count, 1)))
+    yx = tf.cond(count > 0, pick, anywhere)
     return yx[0], yx[1]
+
+
+def unknown_centre(seed: tf.Tensor, alpha: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(y, x) of a random pixel with 0 < alpha < 1 (row-major order), or of a random pixel when none."""
+    coords = tf.cast(tf.where(tf.logical_and(alpha[:, :, 0] > 0.0, alpha[:, :, 0] < 1.0)), tf.int32)
+    shape = tf.shape(alpha)
+    return pick_centre(seed, tf.shape(coords)[0], lambda r: tf.gather(coords, r), shape[0], shape[1])
 
 
 def window_around(y: tf.Tensor, x: tf.Tensor, w: tf.Tensor, height: tf.Tensor, width: tf.Tensor):
@@ -99,20 +115,32 @@ def window_around(y: tf.Tensor, x: tf.Tensor, w: tf.Tensor, height: tf.Tensor, w
 
 
 def resize_square(img: tf.Tensor, size: int) -> tf.Tensor:
-    """float32 HxWxC -> size x size x C: area averaging when shrinking (every source pixel counts, so a
-    fractional alpha pixel stays visible), bilinear when enlarging."""
-    shrink = tf.shape(img)[0] > size
-    out = tf.cond(
-        shrink,
-        lambda: tf.image.resize(img, [size, size], method="area"),
-        lambda: tf.image.resize(img, [size, size], method="bilinear"),
-    )
-    out.set_shape([size, size, img.shape[-1]])
+    """float32 HxWxC square -> size x size x C.
+
+    Shrinking: 2x2 box averages while the side is at least twice `size`, then bilinear by a factor below
+    2, so every source pixel keeps a weight (a one-pixel fractional alpha stays visible) without the
+    aliasing of plain bilinear. This is 2-3x cheaper than TF's area resize, which was a third of a
+    sample's time. Enlarging: bilinear.
+    """
+    channels = img.shape[-1]
+
+    def halve(x):
+        return tf.nn.avg_pool2d(x[None], 2, 2, "VALID")[0]
+
+    img = tf.while_loop(
+        lambda x: tf.shape(x)[0] >= 2 * size,
+        halve,
+        [img],
+        shape_invariants=[tf.TensorShape([None, None, channels])],
+    )[0]
+    out = tf.image.resize(img, [size, size], method="bilinear")
+    out.set_shape([size, size, channels])
     return out
 
 
 def maybe_flip(seed: tf.Tensor, img: tf.Tensor) -> tf.Tensor:
-    return tf.cond(_uniform(seed, 0.0, 1.0) < 0.5, lambda: img[:, ::-1, :], lambda: img)
+    # tf.reverse, not img[:, ::-1]: a negative-stride slice is 8x slower on the CPU (3.7 vs 0.46 ms at 320 px).
+    return tf.cond(_uniform(seed, 0.0, 1.0) < 0.5, lambda: tf.reverse(img, [1]), lambda: img)
 
 
 def snap_alpha(alpha: tf.Tensor) -> tf.Tensor:
