@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from alphagan_jax.data.io import ImageReadError
-from alphagan_jax.data.sources import Pool
+from alphagan_jax.data.sources import Pool, check_pair_size
 
 _log = logging.getLogger(__name__)
 
@@ -152,11 +152,7 @@ def decode_fg_pool(tf, fg: Pool, alpha: Pool) -> DecodedFg:
     rgb = decode_rgb_pool(tf, fg)
     levels, unknown = decode_alpha_pool(tf, alpha)
     for i, (a, b) in enumerate(zip(rgb.shapes, levels.shapes, strict=True)):
-        if tuple(a[:2]) != tuple(b[:2]):
-            raise ImageReadError(
-                f"foreground {_entry_name(fg, i)} is {a[1]}x{a[0]} but its alpha {_entry_name(alpha, i)} is "
-                f"{b[1]}x{b[0]} (width x height)"
-            )
+        check_pair_size(_entry_name(fg, i), _entry_name(alpha, i), a, b)
     return DecodedFg(rgb, levels, unknown)
 
 
@@ -171,14 +167,13 @@ def decode_within_budget(tf, fg: Pool, alpha: Pool, bg: Pool, budget_mb: float) 
             decoded_fg = decode_fg_pool(tf, fg, alpha)
             budget -= decoded_fg.nbytes
         else:
-            mb = need / 2**20
-            _log.info("fg/alpha pool (~%.0f MB decoded) exceeds data.decoded_cache_mb; decoding per sample", mb)
+            _log.info("fg/alpha pool (~%.0f MB decoded) exceeds data.decoded_cache_mb", need / 2**20)
     if budget > 0 and len(bg):
         need = estimate_nbytes(bg, 3)
         if need <= budget:
             decoded_bg = decode_rgb_pool(tf, bg)
         else:
             _log.info("background pool (~%.0f MB decoded) exceeds the rest of data.decoded_cache_mb", need / 2**20)
-    mb = lambda x: 0.0 if x is None else x.nbytes / 2**20
-    _log.info("decoded in RAM: fg/alpha %.0f MB, backgrounds %.0f MB", mb(decoded_fg), mb(decoded_bg))
+    in_ram = [0.0 if x is None else x.nbytes / 2**20 for x in (decoded_fg, decoded_bg)]
+    _log.info("decoded in RAM (the rest per sample): fg/alpha %.0f MB, backgrounds %.0f MB", *in_ram)
     return decoded_fg, decoded_bg

@@ -189,9 +189,12 @@ def _naming_bad_files(tf, batches: Iterator, pools: TrainPools) -> Iterator:
         except StopIteration:
             return
         except tf.errors.OpError:
-            for pool, decode in ((pools.fg, tf_ops.decode_rgb), (pools.alpha, tf_ops.decode_alpha)):
+            for pool, decode in (
+                (pools.fg, tf_ops.decode_rgb),
+                (pools.alpha, tf_ops.decode_alpha),
+                (pools.bg, tf_ops.decode_rgb),
+            ):
                 raise_for_undecodable(tf, pool, decode)
-            raise_for_undecodable(tf, pools.bg, tf_ops.decode_rgb)
             raise
         yield batch
 

@@ -49,15 +49,20 @@ class TrainPools:
     tfds_data_dir: str = ""
 
 
+def check_pair_size(fg_name: Any, alpha_name: Any, fg_hw: tuple, alpha_hw: tuple) -> None:
+    """ImageReadError naming both files unless the (height, width) of a foreground and its alpha agree."""
+    if tuple(fg_hw[:2]) != tuple(alpha_hw[:2]):
+        raise ImageReadError(
+            f"foreground {fg_name} is {fg_hw[1]}x{fg_hw[0]} but its alpha {alpha_name} is "
+            f"{alpha_hw[1]}x{alpha_hw[0]} (width x height)"
+        )
+
+
 def _check_pair(fg_path: Path, alpha_path: Path) -> None:
     """Decode both files (catching corrupt ones early, by name) and require equal sizes."""
     fg = read_raw(fg_path)
     alpha = fg if alpha_path == fg_path else read_raw(alpha_path)
-    if fg.shape[:2] != alpha.shape[:2]:
-        raise ImageReadError(
-            f"foreground {fg_path} is {fg.shape[1]}x{fg.shape[0]} but its alpha {alpha_path} is "
-            f"{alpha.shape[1]}x{alpha.shape[0]} (width x height)"
-        )
+    check_pair_size(fg_path, alpha_path, fg.shape, alpha.shape)
 
 
 def pair_foregrounds(
