@@ -28,7 +28,7 @@ import numpy as np
 
 from alphagan_jax import metrics
 from alphagan_jax.data import io
-from alphagan_jax.inference import to_uint8
+from alphagan_jax.data.io import to_uint8
 
 _log = logging.getLogger(__name__)
 

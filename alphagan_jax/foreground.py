@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from alphagan_jax.data.io import to_uint8
+
 
 def _resize_nearest(x: np.ndarray, height: int, width: int) -> np.ndarray:
     """pymatting's nearest-neighbour resize: source index floor(i * src / dst), clipped."""
@@ -123,4 +125,4 @@ def cutout(image: np.ndarray, alpha: np.ndarray, **kwargs) -> np.ndarray:
     fg, _ = estimate_foreground_ml(image, alpha, **kwargs)
     a = _to_unit(alpha)
     rgba = np.concatenate([fg, a[:, :, None]], axis=2)
-    return np.round(np.clip(rgba, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return to_uint8(rgba)

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from alphagan_jax.data.io import to_uint8  # noqa: F401  (public here since the first release)
 from alphagan_jax.models import clamp_known
 
 # (variables, image N x H x W x 3 in [0, 1], trimap N x H x W x 1 in {0, 0.5, 1}) -> alpha N x H x W x 1.
@@ -146,11 +147,6 @@ class Predictor:
         alpha = np.asarray(self._executable(img, tri)(self.variables, img, tri))
         self.predict_seconds += time.perf_counter() - start
         return alpha[0, :h, :w, 0]
-
-
-def to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """Alpha in [0, 1] to the 0..255 integers written to PNG (and scored, as the benchmark scores files)."""
-    return np.round(np.clip(alpha, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def predictor_from_checkpoint(

@@ -117,6 +117,12 @@ def read_alpha(path: str | Path) -> np.ndarray:
 
 
 
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] (clipped) to rounded 0..255 integers: mattes written to PNG and scored, as the
+    benchmark scores files; images and grids for viewing."""
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def read_alpha_u8(path: str | Path) -> np.ndarray:
     """A matte as uint8 HxW in 0..255, the benchmark's scale (exact for 8-bit files, rounded for 16-bit)."""
     return np.round(read_alpha(path) * 255.0).astype(np.uint8)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from alphagan_jax.data.io import to_uint8
 from alphagan_jax.data.trimap import make_trimap
 
 
@@ -99,7 +100,7 @@ def make_foreground(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np
     if rng.random() < 0.6:
         alpha = np.maximum(alpha, _translucent(rng, size))
     fg = _colour_texture(rng, size)
-    return _u8(fg), _u8(alpha)
+    return to_uint8(fg), to_uint8(alpha)
 
 
 def make_background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -111,17 +112,13 @@ def make_background(rng: np.random.Generator, size: int) -> np.ndarray:
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
         stripes = 0.5 + 0.5 * np.sin(2 * np.pi * freq * (xx * np.cos(angle) + yy * np.sin(angle)))
         img = np.clip(img * (0.7 + 0.3 * stripes[:, :, None]), 0, 1)
-    out = _u8(img)
+    out = to_uint8(img)
     for _ in range(int(rng.integers(0, 12))):
         colour = tuple(int(v) for v in rng.integers(0, 256, 3))
         pt1 = tuple(int(v) for v in rng.integers(0, size, 2))
         pt2 = tuple(int(v) for v in rng.integers(0, size, 2))
         cv2.rectangle(out, pt1, pt2, colour, -1 if rng.random() < 0.5 else int(rng.integers(1, 6)))
     return out
-
-
-def _u8(x: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def synthetic_eval_samples(
         else:
             bg = make_background(bg_rng, size)
         a = alpha.astype(np.float32)[:, :, None] / 255.0
-        image = _u8(a * (fg.astype(np.float32) / 255.0) + (1 - a) * (bg.astype(np.float32) / 255.0))
+        image = to_uint8(a * (fg.astype(np.float32) / 255.0) + (1 - a) * (bg.astype(np.float32) / 255.0))
         trimap = make_trimap(alpha.astype(np.float32) / 255.0, kernel, kernel)
         yield {
             "name": f"synthetic_{seed}_{i:04d}",
