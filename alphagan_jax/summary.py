@@ -12,7 +12,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from alphagan_jax.data.io import write_png
+from alphagan_jax.data.io import to_uint8, write_png
+from alphagan_jax.data.preview import image_grid
 
 
 class RunWriter:
@@ -48,12 +49,7 @@ class RunWriter:
         if self.active:
             image = np.clip(image, 0, 1)
             self._tb.add_image(name, image, step, dataformats="HWC")
-            write_png(self._images / f"{name}_{step:07d}.png", np.round(image * 255).astype(np.uint8))
-
-    def flush(self) -> None:
-        if self.active:
-            self._tb.flush()
-            self._jsonl.flush()
+            write_png(self._images / f"{name}_{step:07d}.png", to_uint8(image))
 
     def close(self) -> None:
         if self.active:
@@ -63,12 +59,5 @@ class RunWriter:
 
 def prediction_grid(batch: Mapping[str, np.ndarray], alpha_pred: np.ndarray, rows: int = 4) -> np.ndarray:
     """One row per sample: input, trimap, predicted alpha, ground-truth alpha, predicted composite."""
-
-    def rgb(x: np.ndarray) -> np.ndarray:
-        return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
-
-    n = min(rows, alpha_pred.shape[0])
     composite = alpha_pred * batch["fg"] + (1 - alpha_pred) * batch["bg"]
-    cols = [batch["image"], batch["trimap"], alpha_pred, batch["alpha"], composite]
-    lines = [np.concatenate([rgb(np.asarray(c[i], np.float32)) for c in cols], axis=1) for i in range(n)]
-    return np.concatenate(lines, axis=0)
+    return image_grid([batch["image"], batch["trimap"], alpha_pred, batch["alpha"], composite], rows)

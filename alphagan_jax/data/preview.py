@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from alphagan_jax.data.io import write_png
+from alphagan_jax.data.io import to_uint8, write_png
 
 
 def load_config(path: str):
@@ -26,14 +27,20 @@ def load_config(path: str):
     return module.get_config()
 
 
+def image_grid(columns: Sequence[np.ndarray], num: int) -> np.ndarray:
+    """float32 RGB grid: row i holds image i of every column (N x H x W x 1 or 3) side by side, one-channel
+    columns shown grey; at most `num` rows."""
+    rows = []
+    for i in range(min(num, len(columns[0]))):
+        cells = [np.asarray(c[i], np.float32) for c in columns]
+        cells = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in cells]
+        rows.append(np.concatenate(cells, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 def sample_grid(batch: dict[str, np.ndarray], num: int) -> np.ndarray:
     """uint8 RGB grid of the first `num` samples of a training batch."""
-    rows = []
-    for i in range(min(num, len(batch["image"]))):
-        cols = [batch[k][i] for k in ("image", "trimap", "alpha", "fg", "bg")]
-        cols = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in cols]
-        rows.append(np.concatenate(cols, axis=1))
-    return np.round(np.concatenate(rows, axis=0) * 255).astype(np.uint8)
+    return to_uint8(image_grid([batch[k] for k in ("image", "trimap", "alpha", "fg", "bg")], num))
 
 
 def main(argv: list[str] | None = None) -> int:
