@@ -53,9 +53,8 @@ class RunCheckpoints:
 
     @staticmethod
     def _args(
-        state: GanState, config: ml_collections.ConfigDict, val_sad: float | None = None
+        state: GanState, config: ml_collections.ConfigDict, step: int, val_sad: float | None = None
     ) -> ocp.args.Composite:
-        step = int(jax.device_get(state.step))
         meta = {"step": step, "config": json.loads(config.to_json())}
         # The save goes on in the background while training continues, and the train step donates the
         # state's buffers. On the CPU backend the "host copy" Orbax writes from can alias those very
@@ -66,9 +65,7 @@ class RunCheckpoints:
         return ocp.args.Composite(
             g_vars=ocp.args.StandardSave(state.g.variables()),
             g_opt=ocp.args.StandardSave(state.g.opt_state),
-            d=ocp.args.StandardSave(
-                {"params": state.d.params, "batch_stats": state.d.batch_stats, "opt_state": state.d.opt_state}
-            ),
+            d=ocp.args.StandardSave(_d_item(state.d)),
             meta=ocp.args.JsonSave(meta),
         )
 
@@ -77,14 +74,14 @@ class RunCheckpoints:
         step = int(jax.device_get(state.step))
         if step in self.latest.all_steps():
             return False
-        return self.latest.save(step, args=self._args(state, config))
+        return self.latest.save(step, args=self._args(state, config, step))
 
     def save_if_best(self, state: GanState, config: ml_collections.ConfigDict, sad: float) -> bool:
         """Keep `state` as the best checkpoint if its validation SAD beats every earlier one."""
         if self.best_sad is not None and not sad < self.best_sad:
             return False
         step = int(jax.device_get(state.step))
-        self.best.save(step, args=self._args(state, config, sad), metrics={"sad": float(sad)}, force=True)
+        self.best.save(step, args=self._args(state, config, step, sad), metrics={"sad": float(sad)}, force=True)
         self.best_sad = float(sad)
         return True
 
@@ -95,15 +92,13 @@ class RunCheckpoints:
         """The full training state at `step` (default: latest), placed like `template`."""
         step = self.latest.latest_step() if step is None else step
         abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, template)
-        d_abstract = {"params": abstract.d.params, "batch_stats": abstract.d.batch_stats,
-                      "opt_state": abstract.d.opt_state}
         try:
             out = self.latest.restore(
                 step,
                 args=ocp.args.Composite(
                     g_vars=ocp.args.StandardRestore(abstract.g.variables()),
                     g_opt=ocp.args.StandardRestore(abstract.g.opt_state),
-                    d=ocp.args.StandardRestore(d_abstract),
+                    d=ocp.args.StandardRestore(_d_item(abstract.d)),
                 ),
             )
         except (ValueError, KeyError, TypeError) as e:
@@ -130,6 +125,11 @@ class RunCheckpoints:
     def close(self) -> None:
         self.latest.close()
         self.best.close()
+
+
+def _d_item(d: Any) -> dict[str, Any]:
+    """The `d` item of a checkpoint: the discriminator's params, statistics and optimiser state."""
+    return {"params": d.params, "batch_stats": d.batch_stats, "opt_state": d.opt_state}
 
 
 def _recorded_best_sad(manager: ocp.CheckpointManager) -> float | None:

@@ -139,9 +139,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         raise
 
     step_fn = make_sharded_step(t, mesh)
-    generator = build_generator(config.model)
+    apply_g = state.g.apply_fn
     # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
-    predict_batch = jax.jit(lambda v, image, trimap: generator.apply(v, image, trimap, clamp=True))
+    predict_batch = jax.jit(lambda v, image, trimap: apply_g(v, image, trimap, clamp=True))
     writer = RunWriter(workdir, start_step=start)
     if jax.process_index() == 0:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
