@@ -28,6 +28,15 @@ import numpy as np
 
 from alphagan_jax import metrics
 from alphagan_jax.data import io
+from alphagan_jax.data.eval_sources import (
+    LAYOUTS,
+    EvalFiles,
+    check_sizes,
+    eval_folders,
+    files_by_stem,
+    load_files,
+    pair_files,
+)
 from alphagan_jax.data.io import to_uint8
 
 _log = logging.getLogger(__name__)
@@ -37,14 +46,6 @@ AlphaFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 CSV_FIELDS = ("name", "status", *metrics.METRIC_NAMES, "num_unknown", "height", "width", "message")
 OK, NO_UNKNOWN, NO_GT, ERROR = "ok", "no_unknown", "no_gt", "error"
-
-# Folder names of each layout: images, trimaps, ground-truth alphas (first existing one wins), as in
-# alphagan_jax.data.eval_sources (which reads eagerly and stops at the first bad file; we pair lazily).
-LAYOUTS = {
-    "composition1k": (("merged",), ("trimaps", "trimap"), ("alpha_copy", "alpha")),
-    "alphamatting": (("image",), ("trimap",), ("alpha", "gt")),
-    "folder": (("input", "image", "merged"), ("trimap", "trimaps"), ("alpha", "alpha_copy")),
-}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -103,9 +104,7 @@ class ResultWriter:
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        if row["status"] == ERROR:
-            _log.warning("%s: %s", row["name"], row["message"])
-        elif row["status"] == NO_UNKNOWN:
+        if row["status"] in (ERROR, NO_UNKNOWN):
             _log.warning("%s: %s", row["name"], row["message"])
         self._csv.writerow({k: _fmt(row.get(k, "")) for k in CSV_FIELDS})
         self._file.flush()
@@ -170,52 +169,17 @@ def evaluate_arrays(
 
 
 @dataclass
-class EvalItem:
+class EvalItem(EvalFiles):
     """One test image: its files (alpha may be None), loaded lazily so a bad file fails only its item."""
 
-    name: str
-    image: Path | None
-    trimap: Path | None
-    alpha: Path | None = None
-    problem: str = ""  # set when pairing already failed (e.g. no trimap for this image)
     sample: dict[str, Any] | None = field(default=None, repr=False)  # in-memory sample (synthetic)
 
     def load(self, unknown_value: int | None = None) -> dict[str, Any]:
         """{'name', 'image', 'trimap', 'alpha' (uint8 or None)}; raises naming the bad file."""
         if self.sample is not None:
             return self.sample
-        if self.problem:
-            raise io.ImageReadError(self.problem)
-        image = io.read_rgb(self.image)
-        trimap = io.read_trimap(self.trimap, unknown_value=unknown_value)
-        alpha = io.read_alpha_u8(self.alpha) if self.alpha is not None else None
-        check_sizes(self.name, {self.image: image.shape[:2], self.trimap: trimap.shape,
-                                self.alpha: None if alpha is None else alpha.shape})
-        return {"name": self.name, "image": image, "trimap": trimap, "alpha": alpha}
-
-
-def check_sizes(name: str, shapes: dict[Path | None, tuple[int, ...] | None]) -> None:
-    """Raise a ValueError naming every file when the given files' sizes differ."""
-    present = {p: s for p, s in shapes.items() if p is not None and s is not None}
-    if len(set(present.values())) > 1:
-        detail = ", ".join(f"{p} is {s[1]}x{s[0]} (WxH)" for p, s in present.items())
-        raise ValueError(f"{name}: image sizes differ: {detail}")
-
-
-def _find_dir(root: Path, candidates: Sequence[str]) -> Path | None:
-    for c in candidates:
-        if (root / c).is_dir():
-            return root / c
-    return None
-
-
-def _by_stem(directory: Path) -> dict[str, Path]:
-    return {p.stem: p for p in io.list_images(directory)}
-
-
-def _composition_key(stem: str) -> str:
-    """Composition-1k composites are `<fg>_<bg index>`; without alpha_copy/, the alpha is `alpha/<fg>`."""
-    return stem.rsplit("_", 1)[0]
+        # ValueError rather than ImageReadError for sizes: the type names this image's error in metrics.csv.
+        return load_files(self, unknown_value, size_error=ValueError)
 
 
 def list_eval_items(source: str, path: str | Path, *, num: int | None = None) -> list[EvalItem]:
@@ -226,44 +190,21 @@ def list_eval_items(source: str, path: str | Path, *, num: int | None = None) ->
         (image/, trimap/, alpha/) or 'folder' ([Test/]input|image|merged, trimap|trimaps, alpha|alpha_copy).
         The alpha folder is optional: without it, predictions are written and rows are 'no_gt'.
       path: the folder holding those subfolders.
-      num: keep only the first `num` images (sorted by name).
+      num: keep only the first `num` images (sorted by stem).
 
     Raises:
       ImageReadError: the folder, its image or trimap subfolder is missing, or one of them is empty.
     """
     if source not in LAYOUTS:
         raise ValueError(f"unknown file source {source!r}; choose from {sorted(LAYOUTS)} or 'synthetic'")
-    root = Path(path)
-    if source == "folder" and (root / "Test").is_dir():
-        root = root / "Test"
-    if not root.is_dir():
-        raise io.ImageReadError(f"{source} data folder not found: {root}")
-    image_names, trimap_names, alpha_names = LAYOUTS[source]
-    image_dir = _find_dir(root, image_names)
-    trimap_dir = _find_dir(root, trimap_names)
-    alpha_dir = _find_dir(root, alpha_names)
-    if image_dir is None or trimap_dir is None:
-        raise io.ImageReadError(
-            f"{source} layout needs an image folder ({'|'.join(image_names)}) and a trimap folder "
-            f"({'|'.join(trimap_names)}) inside {root}"
-        )
-    if alpha_dir is None:
-        _log.warning("no alpha folder (%s) in %s: predicting without scoring", "|".join(alpha_names), root)
-    images = _by_stem(image_dir)
-    trimaps = _by_stem(trimap_dir)
-    alphas = _by_stem(alpha_dir) if alpha_dir is not None else {}
-    fallback = _composition_key if source == "composition1k" else (lambda stem: stem)
-    items = []
-    for stem in sorted(images)[:num]:
-        trimap = trimaps.get(stem) or trimaps.get(fallback(stem))
-        alpha = alphas.get(stem) or alphas.get(fallback(stem))
-        item = EvalItem(stem, images[stem], trimap, alpha)
-        if trimap is None:
-            item.problem = f"no trimap for image {images[stem]} in {trimap_dir}"
-        elif alpha_dir is not None and alpha is None:
-            item.problem = f"no ground-truth alpha for image {images[stem]} in {alpha_dir}"
-        items.append(item)
-    return items
+    folders = eval_folders(source, path)
+    if folders.alpha is None:
+        _log.warning("no alpha folder (%s) in %s: predicting without scoring", "|".join(LAYOUTS[source][2]),
+                     folders.root)
+    # Sorted by stem, one item per stem (the later file by name wins), unlike eval_samples' file-name
+    # order: the two differ only for stems such as 'a' and 'a-b' or 'a.png' beside 'a.jpg'.
+    by_stem = {f.name: f for f in pair_files(source, folders)}
+    return [EvalItem(**vars(by_stem[stem])) for stem in sorted(by_stem)[:num]]
 
 
 def synthetic_items(num: int = 8, size: int = 320, seed: int = 0, backgrounds: str = "") -> list[EvalItem]:
@@ -308,9 +249,8 @@ def evaluate_model(
     """
     out = Path(out_dir)
     writer = ResultWriter(out, overwrite=overwrite)
-    own_pool = pool is None and (workers is None or workers > 1)
-    if own_pool:
-        pool = metrics.make_pool(workers)
+    own_pool = metrics.maybe_pool(workers) if pool is None else None
+    pool = pool or own_pool
     pending: list[tuple[str, int, int, Future | dict]] = []
     # Backpressure: with a fast accelerator and few cores, unscored images would pile up in memory.
     max_pending = 4 * (workers or metrics.default_workers())
@@ -318,9 +258,7 @@ def evaluate_model(
     try:
         for item in items:
             try:
-                sample = item.load(unknown_value)
-                check_sizes(item.name, {item.image or Path("image"): sample["image"].shape[:2],
-                                        item.trimap or Path("trimap"): sample["trimap"].shape})
+                sample = item.load(unknown_value)  # file items check sizes; synthetic ones match by construction
                 pred = to_uint8(np.asarray(predict(sample["image"], sample["trimap"])))
                 io.write_png(out / "alpha" / f"{item.name}.png", pred)
             except Exception as e:  # noqa: BLE001 - one bad image must never lose the others
@@ -335,8 +273,8 @@ def evaluate_model(
             _drain(pending, writer, keep=max_pending)
         _drain(pending, writer, keep=0)
     finally:
-        if own_pool:
-            pool.shutdown(cancel_futures=True)
+        if own_pool is not None:
+            own_pool.shutdown(cancel_futures=True)
     extra = {"mode": "model", "seconds": round(time.perf_counter() - start, 3)}
     if extra_summary is not None:
         extra.update(extra_summary())
@@ -390,7 +328,7 @@ def _score_files(
         alpha = io.read_alpha_u8(alpha_path)
         trimap = io.read_trimap(trimap_path, unknown_value=unknown_value)
         check_sizes(name, {Path(pred_path): pred.shape, Path(alpha_path): alpha.shape,
-                           Path(trimap_path): trimap.shape})
+                           Path(trimap_path): trimap.shape}, ValueError)
         row = metric_row(name, metrics.compute_metrics(pred, alpha, trimap), *pred.shape)
     except Exception as e:  # noqa: BLE001 - reported as this image's row
         row = error_row(name, f"{type(e).__name__}: {e}")
@@ -427,9 +365,9 @@ def score_dirs(
     Files pair by stem (``GT01.png`` in each folder). A ground truth with no prediction or no trimap gets
     an error row naming the missing file; predictions with no ground truth are reported in a warning.
     """
-    alphas = _by_stem(Path(alpha_dir))
-    trimaps = _by_stem(Path(trimap_dir))
-    preds = _by_stem(Path(pred_dir))
+    alphas = files_by_stem(Path(alpha_dir))
+    trimaps = files_by_stem(Path(trimap_dir))
+    preds = files_by_stem(Path(pred_dir))
     writer = ResultWriter(out_dir, overwrite=overwrite)
     start = time.perf_counter()
     jobs: list[tuple[str, Any]] = []
@@ -444,8 +382,7 @@ def score_dirs(
     if extra:
         _log.warning("%d predictions in %s have no ground truth (ignored): %s", len(extra), pred_dir,
                      ", ".join(extra[:10]))
-    parallel = workers is None or workers > 1
-    pool = metrics.make_pool(workers) if parallel and len(jobs) > 1 else None
+    pool = metrics.maybe_pool(workers, len(jobs))
     try:
         futures = [
             (stem, pool.submit(_score_files, stem, *job, unknown_value) if pool and isinstance(job, tuple)

@@ -234,6 +234,14 @@ def make_pool(workers: int | None = None) -> Executor:
     )
 
 
+def maybe_pool(workers: int | None, jobs: int = 2) -> Executor | None:
+    """:func:`make_pool` when it pays: `workers` None (every core) or > 1, and more than one job; else None,
+    meaning run inline (starting spawned processes costs more than a single job)."""
+    if (workers is not None and workers <= 1) or jobs <= 1:
+        return None
+    return make_pool(workers)
+
+
 def evaluate_many(
     items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     workers: int | None = None,
@@ -247,7 +255,8 @@ def evaluate_many(
       names: which errors to compute (see :func:`compute_metrics`).
     """
     items = list(items)
-    if workers is not None and workers <= 1 or len(items) <= 1:
+    pool = maybe_pool(workers, len(items))
+    if pool is None:
         return [compute_metrics(*it, names=names) for it in items]
-    with make_pool(workers) as pool:
+    with pool:
         return list(pool.map(compute_metrics, *zip(*items, strict=True), [tuple(names)] * len(items)))

@@ -6,6 +6,8 @@ import csv
 import json
 import logging
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -25,8 +27,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def gt_u8(shared_data: Path, name: str) -> np.ndarray:
-    alpha = io.read_alpha(shared_data / "alphamatting" / "alpha" / f"{name}.png")
-    return np.round(alpha * 255).astype(np.uint8)
+    return io.read_alpha_u8(shared_data / "alphamatting" / "alpha" / f"{name}.png")
 
 
 @pytest.fixture
@@ -231,3 +232,10 @@ def test_list_eval_items_reports_bad_pairs_per_image(tmp_path, caplog):
         items["c_0"].load()
     with pytest.raises(io.ImageReadError):
         evaluation.list_eval_items("composition1k", tmp_path / "missing")
+
+
+def test_evaluation_imports_neither_jax_nor_flax():
+    """Score-mode metric workers are spawned processes that import this module: NumPy/OpenCV only."""
+    code = "import sys, alphagan_jax.evaluation; print(sorted({'jax', 'flax'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"

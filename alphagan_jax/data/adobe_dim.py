@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from alphagan_jax.data.io import ImageReadError, list_images
+from alphagan_jax.data.io import ImageReadError
 from alphagan_jax.data.sources import Pool, TrainPools, background_pool, pair_foregrounds
 
 _TRAIN_GROUPS = ("Adobe-licensed images", "Other")
@@ -129,26 +129,18 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
             yield name, {"name": name, "fg": fg.read_bytes(), "alpha": alpha.read_bytes()}
 
     def _generate_test(self, folder: Path):
-        from alphagan_jax.data.eval_sources import composition1k_samples
+        from alphagan_jax.data.eval_sources import eval_folders, load_files, pair_files
 
-        # Reuse the eval reader for pairing and validation; store the original files' bytes.
-        alpha_dir = folder / "alpha_copy" if (folder / "alpha_copy").is_dir() else folder / "alpha"
-        trimap_dir = folder / "trimaps" if (folder / "trimaps").is_dir() else folder / "trimap"
-        alphas = {p.stem: p for p in list_images(alpha_dir)}
-        trimaps = {p.stem: p for p in list_images(trimap_dir)}
-        merged = {p.stem: p for p in list_images(folder / "merged")}
-        for sample in composition1k_samples(folder):
-            stem = sample["name"]
-            fg_stem = stem.rsplit("_", 1)[0]
-            yield (
-                stem,
-                {
-                    "name": stem,
-                    "image": merged[stem].read_bytes(),
-                    "trimap": trimaps.get(stem, trimaps.get(fg_stem)).read_bytes(),
-                    "alpha": alphas.get(stem, alphas.get(fg_stem)).read_bytes(),
-                },
-            )
+        folders = eval_folders("composition1k", folder)
+        if folders.alpha is None:
+            raise ImageReadError(f"Composition-1k ground truth not found: {folder / 'alpha_copy'} or "
+                                 f"{folder / 'alpha'}")
+        # Pair as evaluation does; store the original files' bytes. load_files only validates (decodable,
+        # sizes agree), so a bad test file fails the build naming it rather than a later decode in TF.
+        for files in pair_files("composition1k", folders):
+            load_files(files)
+            yield files.name, {"name": files.name, "image": files.image.read_bytes(),
+                               "trimap": files.trimap.read_bytes(), "alpha": files.alpha.read_bytes()}
 
 
 def build(manual_dir: str, data_dir: str = "", config: str = "fg") -> tfds.core.DatasetBuilder:

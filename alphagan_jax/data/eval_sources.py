@@ -2,109 +2,135 @@
 
 Every sample is {'name': str, 'image': uint8 HxWx3, 'trimap': uint8 HxW in {0,128,255},
 'alpha': uint8 HxW or None} plus 'fg'/'bg' (uint8 HxWx3) where the source has them. Nothing is resized.
+
+The folder layouts are paired here once, by file stem and without reading pixels (:func:`pair_files`),
+for this module's readers, ``alphagan_jax.evaluation`` (which reports bad pairs per image) and the Adobe
+TFDS builder (which stores the files' bytes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from alphagan_jax.data.io import ImageReadError, list_images, read_alpha_u8, read_rgb, read_trimap
 
-EVAL_SOURCES = ("synthetic", "alphamatting", "composition1k", "folder")
+# Folder names of each layout: images, trimaps, ground-truth alphas (the first existing one wins).
+#   alphamatting: alphamatting.com; composition1k: merged/<fg>_<bg index>.png with alpha_copy/ per composite,
+#   or alpha/<fg>.png (and maybe trimaps) per foreground; folder: the original reimplementation's [Test/].
+LAYOUTS = {
+    "alphamatting": (("image",), ("trimap",), ("alpha", "gt")),
+    "composition1k": (("merged",), ("trimaps", "trimap"), ("alpha_copy", "alpha")),
+    "folder": (("input", "image", "merged"), ("trimap", "trimaps"), ("alpha", "alpha_copy")),
+}
+EVAL_SOURCES = ("synthetic", *LAYOUTS)
 
 
-def _first_dir(root: Path, names: tuple[str, ...], required: bool = True) -> Path | None:
-    for name in names:
-        if (root / name).is_dir():
-            return root / name
-    if required:
-        raise ImageReadError(f"none of the folders {', '.join(names)} found in {root}")
-    return None
+class EvalFolders(NamedTuple):
+    root: Path
+    image: Path
+    trimap: Path
+    alpha: Path | None  # None: no ground truth (predict only)
 
 
-def _paired(
-    root: Path,
-    image_dirs: tuple[str, ...],
-    trimap_dirs: tuple[str, ...],
-    alpha_dirs: tuple[str, ...],
-    num: int | None,
-    unknown_value: int | None,
-    fallback_key=None,
-) -> Iterator[dict]:
-    """Images paired with trimap and (optional) alpha files by stem.
+@dataclass
+class EvalFiles:
+    """One test image's files; `problem` is set (and raised by :func:`load_files`) when pairing failed."""
 
-    `fallback_key(stem)` gives a second stem to look up when a trimap/alpha has no file of the image's own
-    name (Composition-1k shares one alpha between the 20 composites of a foreground).
+    name: str
+    image: Path | None  # None only in evaluation.EvalItem's in-memory (synthetic) items
+    trimap: Path | None
+    alpha: Path | None = None
+    problem: str = ""
+
+
+def eval_folders(source: str, path: str | Path) -> EvalFolders:
+    """The image, trimap and (optional) alpha folders of a layout in :data:`LAYOUTS`.
+
+    Raises:
+      ImageReadError: the folder, its image or its trimap subfolder is missing.
     """
-    if not root.is_dir():
-        raise ImageReadError(f"evaluation data directory not found: {root}")
-    images = list_images(_first_dir(root, image_dirs))
-    trimaps = {p.stem: p for p in list_images(_first_dir(root, trimap_dirs))}
-    alpha_dir = _first_dir(root, alpha_dirs, required=False)
-    alphas = {p.stem: p for p in list_images(alpha_dir)} if alpha_dir else {}
-
-    def find(table: dict, stem: str) -> Path | None:
-        if stem in table:
-            return table[stem]
-        return table.get(fallback_key(stem)) if fallback_key else None
-
-    for image_path in images[:num] if num is not None else images:
-        stem = image_path.stem
-        trimap_path = find(trimaps, stem)
-        if trimap_path is None:
-            raise ImageReadError(f"image {image_path} has no matching trimap in {root}")
-        alpha_path = find(alphas, stem)
-        if alpha_dir is not None and alpha_path is None:
-            raise ImageReadError(f"image {image_path} has no matching alpha in {alpha_dir}")
-        image = read_rgb(image_path)
-        trimap = read_trimap(trimap_path, unknown_value)
-        alpha = read_alpha_u8(alpha_path) if alpha_path is not None else None
-        for other, path in ((trimap, trimap_path), (alpha, alpha_path)):
-            if other is not None and other.shape != image.shape[:2]:
-                raise ImageReadError(
-                    f"{path} is {other.shape[1]}x{other.shape[0]} but image {image_path} is "
-                    f"{image.shape[1]}x{image.shape[0]}"
-                )
-        yield {"name": stem, "image": image, "trimap": trimap, "alpha": alpha}
-
-
-def alphamatting_samples(
-    path: str | Path, num: int | None = None, unknown_value: int | None = None, trimap_dir: str = "trimap"
-) -> Iterator[dict]:
-    """alphamatting.com layout: `image/`, `trimap/` (or `trimap2/` via trimap_dir), optional `alpha/`."""
-    return _paired(Path(path), ("image",), (trimap_dir,), ("alpha", "gt"), num, unknown_value)
-
-
-def composition1k_samples(
-    path: str | Path, num: int | None = None, unknown_value: int | None = None
-) -> Iterator[dict]:
-    """Composition-1k: `merged/<fg>_<bg index>.png`, `trimaps/`, `alpha_copy/` (per composite name).
-
-    When alpha_copy/ is absent, `alpha/<fg>.png` (one matte per foreground) is used, and trimaps may
-    likewise be per foreground.
-    """
-    return _paired(
-        Path(path),
-        ("merged",),
-        ("trimaps", "trimap"),
-        ("alpha_copy", "alpha"),
-        num,
-        unknown_value,
-        fallback_key=lambda stem: stem.rsplit("_", 1)[0],
-    )
-
-
-def folder_samples(
-    path: str | Path, num: int | None = None, unknown_value: int | None = None
-) -> Iterator[dict]:
-    """Original reimplementation's test layout: `{input|image|merged}/`, `trimap(s)/`, optional `alpha/`."""
     root = Path(path)
-    if (root / "Test").is_dir():
+    if source == "folder" and (root / "Test").is_dir():
         root = root / "Test"
-    return _paired(
-        root, ("input", "image", "merged"), ("trimap", "trimaps"), ("alpha", "alpha_copy"), num, unknown_value
-    )
+    if not root.is_dir():
+        raise ImageReadError(f"{source} data folder not found: {root}")
+    image_dir, trimap_dir, alpha_dir = (_first_dir(root, names) for names in LAYOUTS[source])
+    if image_dir is None or trimap_dir is None:
+        image_names, trimap_names, _ = LAYOUTS[source]
+        raise ImageReadError(
+            f"{source} layout needs an image folder ({'|'.join(image_names)}) and a trimap folder "
+            f"({'|'.join(trimap_names)}) inside {root}"
+        )
+    return EvalFolders(root, image_dir, trimap_dir, alpha_dir)
+
+
+def _first_dir(root: Path, names: tuple[str, ...]) -> Path | None:
+    return next((root / n for n in names if (root / n).is_dir()), None)
+
+
+def files_by_stem(directory: Path) -> dict[str, Path]:
+    """{stem: path} of a folder's images (of two files with one stem, the later by name wins)."""
+    return {p.stem: p for p in list_images(directory)}
+
+
+def pair_files(source: str, folders: EvalFolders) -> list[EvalFiles]:
+    """Every image with its trimap and alpha by stem, in file-name order (as list_images); no pixel read.
+
+    A Composition-1k composite `<fg>_<bg index>` without a file of its own name uses `<fg>`'s trimap or
+    alpha (alpha/ holds one matte per foreground). A missing trimap, or a missing alpha while the alpha
+    folder exists, sets the item's `problem` rather than raising, so callers can decide per image.
+    """
+    images = list_images(folders.image)
+    trimaps = files_by_stem(folders.trimap)
+    alphas = files_by_stem(folders.alpha) if folders.alpha is not None else {}
+
+    def find(table: dict[str, Path], stem: str) -> Path | None:
+        if stem in table or source != "composition1k":
+            return table.get(stem)
+        return table.get(stem.rsplit("_", 1)[0])
+
+    pairs = []
+    for image in images:
+        files = EvalFiles(image.stem, image, find(trimaps, image.stem), find(alphas, image.stem))
+        if files.trimap is None:
+            files.problem = f"no trimap for image {image} in {folders.trimap}"
+        elif folders.alpha is not None and files.alpha is None:
+            files.problem = f"no ground-truth alpha for image {image} in {folders.alpha}"
+        pairs.append(files)
+    return pairs
+
+
+def check_sizes(
+    name: str, shapes: dict[Path | None, tuple[int, ...] | None], error: type[ValueError] = ImageReadError
+) -> None:
+    """Raise `error` naming every file when the given files' sizes (HxW) differ; None entries are skipped."""
+    present = {p: s for p, s in shapes.items() if p is not None and s is not None}
+    if len(set(present.values())) > 1:
+        detail = ", ".join(f"{p} is {s[1]}x{s[0]} (WxH)" for p, s in present.items())
+        raise error(f"{name}: image sizes differ: {detail}")
+
+
+def load_files(
+    files: EvalFiles, unknown_value: int | None = None, size_error: type[ValueError] = ImageReadError
+) -> dict:
+    """Read a pair into a sample dict (alpha None without ground truth); raises naming the bad file."""
+    if files.problem:
+        raise ImageReadError(files.problem)
+    image = read_rgb(files.image)
+    trimap = read_trimap(files.trimap, unknown_value)
+    alpha = read_alpha_u8(files.alpha) if files.alpha is not None else None
+    check_sizes(files.name, {files.image: image.shape[:2], files.trimap: trimap.shape,
+                             files.alpha: None if alpha is None else alpha.shape}, size_error)
+    return {"name": files.name, "image": image, "trimap": trimap, "alpha": alpha}
+
+
+def _read_folder(source: str, path: str, num: int | None, unknown_value: int | None) -> Iterator[dict]:
+    # A generator, so a bad folder or pair raises only when reached, after the samples before it.
+    for files in pair_files(source, eval_folders(source, path))[:num]:
+        yield load_files(files, unknown_value)
 
 
 def eval_samples(
@@ -119,9 +145,9 @@ def eval_samples(
     """Full-resolution evaluation samples of a source (see module docstring for the dict layout).
 
     Args:
-      source: 'synthetic', 'alphamatting', 'composition1k' or 'folder'.
+      source: 'synthetic', 'alphamatting', 'composition1k' or 'folder' (layouts in :data:`LAYOUTS`).
       path: data root; for 'synthetic', '' or a folder of background photos.
-      num: at most this many samples (synthetic: exactly; default 8).
+      num: at most this many samples, the first by file name (synthetic: exactly; default 8).
       size: side of synthetic samples.
       seed: synthetic samples are a pure function of (seed, size).
       unknown_value: the trimaps' unknown value when not 128 (None: auto-detect).
@@ -129,7 +155,8 @@ def eval_samples(
     if source == "synthetic":
         from alphagan_jax.data.synthetic import synthetic_eval_samples
 
-        photos = [read_rgb(p) for p in list_images(path)] if path else None
+        # Paths: only the photos drawn are decoded.
+        photos = list_images(path) if path else None
         return synthetic_eval_samples(8 if num is None else num, size, seed, backgrounds=photos)
     if source not in EVAL_SOURCES:
         raise ValueError(
@@ -137,9 +164,4 @@ def eval_samples(
         )
     if not path:
         raise ImageReadError(f"evaluation source {source!r} needs a data directory (data.val_path)")
-    readers = {
-        "alphamatting": alphamatting_samples,
-        "composition1k": composition1k_samples,
-        "folder": folder_samples,
-    }
-    return readers[source](path, num=num, unknown_value=unknown_value)
+    return _read_folder(source, path, num, unknown_value)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from alphagan_jax.data.io import to_uint8
+from alphagan_jax.data.io import read_rgb, to_uint8
 from alphagan_jax.data.trimap import make_trimap
 
 
@@ -143,13 +144,14 @@ def synthetic_pools(num_fg: int, num_bg: int, size: int, seed: int) -> Synthetic
 
 
 def synthetic_eval_samples(
-    num: int, size: int, seed: int, kernel: int = 10, backgrounds: list[np.ndarray] | None = None
+    num: int, size: int, seed: int, kernel: int = 10, backgrounds: list[np.ndarray | Path] | None = None
 ) -> Iterator[dict]:
     """`num` full validation samples of size x size, deterministic in `seed`.
 
     Yields {'name', 'image', 'trimap', 'alpha', 'fg', 'bg'} as uint8 (image/fg/bg HxWx3, trimap/alpha HxW).
     The image is the composite of the 8-bit fg/bg with the 8-bit alpha, rounded to uint8. `backgrounds`
-    (RGB uint8 photos) are cropped and resized instead of procedural ones when given.
+    (RGB uint8 photos, or image paths, decoded only when drawn) are resized instead of procedural ones
+    when given.
     """
     # Streams 2 and 3: disjoint from the training pools' streams 0 and 1 for the same seed.
     rng = np.random.default_rng([seed, 2])
@@ -158,6 +160,8 @@ def synthetic_eval_samples(
         fg, alpha = make_foreground(rng, size)
         if backgrounds:
             photo = backgrounds[int(bg_rng.integers(len(backgrounds)))]
+            if not isinstance(photo, np.ndarray):
+                photo = read_rgb(photo)
             bg = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
         else:
             bg = make_background(bg_rng, size)
