@@ -1,51 +1,22 @@
 """The tf.data training pipeline, checked against independent NumPy/OpenCV computations."""
 
-import itertools
-
 import cv2
 import numpy as np
 import pytest
+from helpers import CROP, batches, small_config, write_image
 
 from alphagan_jax.data.io import ImageReadError, write_png
 from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools
 from alphagan_jax.data.synthetic import synthetic_pools
 from alphagan_jax.data.trimap import make_trimap
-from configs.default import get_data_config
 
-CROP = 64
 KEYS = {"image": 3, "trimap": 1, "alpha": 1, "fg": 3, "bg": 3}
-
-
-def small_config(**overrides):
-    c = get_data_config()
-    c.crop_size = CROP
-    c.crop_choices = (48, 64, 96)
-    c.synthetic_num_fg, c.synthetic_num_bg, c.synthetic_size = 4, 3, 128
-    c.trimap_kernel_range = (1, 9)
-    for k, v in overrides.items():
-        setattr(c, k, v)
-    return c
 
 
 @pytest.fixture(scope="module")
 def pools():
     p = synthetic_pools(4, 3, 128, seed=0)
     return TrainPools(fg=Pool(arrays=p.fg), alpha=Pool(arrays=p.alpha), bg=Pool(arrays=p.bg))
-
-
-def batches(config, n, pools=None, batch=4, seed=0, start_step=0, host=(0, 1)):
-    from alphagan_jax.data import make_train_iterator
-
-    it = make_train_iterator(
-        config,
-        global_batch_size=batch,
-        seed=seed,
-        start_step=start_step,
-        pools=pools,
-        process_index=host[0],
-        process_count=host[1],
-    )
-    return list(itertools.islice(it, n))
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +107,8 @@ def test_every_foreground_once_per_epoch(pools):
 def _folder(root, fgs, alphas, bgs):
     """Write Train/{fg,alpha,bg}; RGB arrays are given in RGB order, uint16 arrays stay 16-bit."""
     for sub, items in (("fg", fgs), ("alpha", alphas), ("bg", bgs)):
-        (root / "Train" / sub).mkdir(parents=True, exist_ok=True)
         for name, arr in items.items():
-            bgr = (
-                cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[-1:] == (4,) else cv2.COLOR_RGB2BGR)
-                if arr.ndim == 3
-                else arr
-            )
-            assert cv2.imwrite(str(root / "Train" / sub / name), bgr)
+            write_image(root / "Train" / sub / name, arr)
 
 
 def test_folder_source_mixed_formats(tmp_path):

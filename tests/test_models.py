@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import param_count
 
 from alphagan_jax.models import (
     Discriminator,
@@ -19,10 +20,6 @@ from configs import test as test_config
 # torchvision's resnet50 has 25,557,032 parameters, of which the fc layer is 2048*1000 + 1000.
 TORCHVISION_RESNET50_TRUNK = 25_557_032 - 2_049_000
 assert TORCHVISION_RESNET50_TRUNK == 23_508_032
-
-
-def count(tree) -> int:
-    return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(tree))
 
 
 def analytic_receptive_field(output_stride: int) -> int:
@@ -79,7 +76,7 @@ def test_resnet50_parameter_count():
     enc = ResNetEncoder()
     shapes = jax.eval_shape(enc.init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 4)))
     # Plus the trimap channel of the stem: 64 filters of 7x7.
-    assert count(shapes["params"]) == TORCHVISION_RESNET50_TRUNK + 64 * 7 * 7
+    assert param_count(shapes["params"]) == TORCHVISION_RESNET50_TRUNK + 64 * 7 * 7
 
 
 @pytest.mark.slow
@@ -124,7 +121,7 @@ def test_discriminator_parameter_count_matches_pix2pix():
     expected += (256 * 16 * 512 + 2 * 512) + (512 * 16 * 1 + 1)
     d = build_discriminator(default_config.get_config().model)
     shapes = jax.eval_shape(d.init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 4)))
-    assert count(shapes["params"]) == expected
+    assert param_count(shapes["params"]) == expected
 
 
 def test_max_unpool_matches_torch():

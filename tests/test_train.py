@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from alphagan_jax import losses
 from alphagan_jax.checkpoint import RunCheckpoints, restore_generator
+from alphagan_jax.inference import trimap_to_model
 from alphagan_jax.models import build_generator
 from alphagan_jax.train_state import create_state
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch, train_step
@@ -48,7 +50,8 @@ def config():
 def test_one_step_changes_params_with_finite_losses(config):
     mesh = make_mesh()
     state = jax.device_put(create_state(config, jax.random.PRNGKey(0)), replicated(mesh))
-    before = leaves(state)
+    before = leaves(state)  # host copies: the step donates the state's buffers
+    g_before = leaves(state.g.params)
     step = make_sharded_step(config.train, mesh)
     state, metrics = step(state, shard_batch(random_batch(0), mesh))
     metrics = jax.device_get(metrics)
@@ -59,7 +62,6 @@ def test_one_step_changes_params_with_finite_losses(config):
     after = leaves(state)
     changed = [not np.array_equal(a, b) for a, b in zip(before, after, strict=True)]
     assert sum(changed) > len(changed) // 2, "most parameters should move in the first Adam step"
-    g_before = leaves(create_state(config, jax.random.PRNGKey(0)).g.params)
     g_after = leaves(state.g.params)
     assert all(not np.array_equal(a, b) for a, b in zip(g_before, g_after, strict=True))
 
@@ -169,24 +171,25 @@ def uninterrupted_run(tmp_path_factory):
     return workdir
 
 
-def test_resume_equals_uninterrupted_run(uninterrupted_run, tmp_path):
+def test_resume_equals_uninterrupted_run(uninterrupted_run, trained_workdir, tmp_path):
+    # conftest's `trained_workdir` is this config trained for 2 steps: resume a copy of it to 4.
+    run = tmp_path / "run"
+    shutil.copytree(trained_workdir, run)
     config = test_config.get_config()
-    config.train.num_steps = 2
-    train_and_evaluate(config, tmp_path)
     config.train.num_steps = 4
-    train_and_evaluate(config, tmp_path)
-    for a, b in zip(_final_checkpoint(tmp_path), _final_checkpoint(uninterrupted_run), strict=True):
+    train_and_evaluate(config, run)
+    for a, b in zip(_final_checkpoint(run), _final_checkpoint(uninterrupted_run), strict=True):
         np.testing.assert_array_equal(a, b)
-    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     straight = [json.loads(x) for x in (uninterrupted_run / "metrics.jsonl").read_text().splitlines()]
     losses_resumed = [x["g_loss"] for x in lines if "g_loss" in x]
     assert losses_resumed == [x["g_loss"] for x in straight if "g_loss" in x]
     # The generator-only view that evaluate.py restores is the same state.
-    _, variables, step = restore_generator(tmp_path)
+    _, variables, step = restore_generator(run)
     assert step == 4
     assert set(variables) == {"params", "batch_stats"}
     # The best-by-SAD copy exists and is one of the validated steps.
-    _, _, best_step = restore_generator(tmp_path, best=True)
+    _, _, best_step = restore_generator(run, best=True)
     assert best_step in (2, 4)
     # Logs: TensorBoard events, the validation scalars, and the prediction grids as PNGs too.
     assert list((uninterrupted_run / "tensorboard").glob("events.out.tfevents.*"))
@@ -258,7 +261,7 @@ def test_generator_alone_overfits_four_crops():
     image = np.stack([s["image"] for s in samples]).astype(np.float32) / 255
     alpha = np.stack([s["alpha"] for s in samples])[..., None].astype(np.float32) / 255
     tri = np.stack([s["trimap"] for s in samples])[..., None]
-    trimap = np.where(tri == 0, 0.0, np.where(tri == 255, 1.0, 0.5)).astype(np.float32)
+    trimap = trimap_to_model(tri)
     assert (trimap == 0.5).mean() > 0.05, "the crops should have an unknown region to learn"
 
     g = build_generator(config.model)

@@ -1,0 +1,56 @@
+"""Helpers shared by several test files: `from helpers import ...` (pytest puts tests/ on sys.path)."""
+
+import itertools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from configs.default import get_data_config
+
+CROP = 64
+
+
+def small_config(**overrides):
+    """The default data config cut down to 64 px crops, small kernels and a small synthetic pool."""
+    c = get_data_config()
+    c.crop_size = CROP
+    c.crop_choices = (48, 64, 96)
+    c.synthetic_num_fg, c.synthetic_num_bg, c.synthetic_size = 4, 3, 128
+    c.trimap_kernel_range = (1, 9)
+    for k, v in overrides.items():
+        setattr(c, k, v)
+    return c
+
+
+def batches(config, n, pools=None, batch=4, seed=0, start_step=0, host=(0, 1)):
+    """The first `n` batches of the training iterator for `config` (NumPy dicts)."""
+    from alphagan_jax.data import make_train_iterator
+
+    it = make_train_iterator(
+        config,
+        global_batch_size=batch,
+        seed=seed,
+        start_step=start_step,
+        pools=pools,
+        process_index=host[0],
+        process_count=host[1],
+    )
+    return list(itertools.islice(it, n))
+
+
+def write_image(path: Path, arr: np.ndarray) -> None:
+    """Write with OpenCV (parents created): RGB/RGBA arrays are given in RGB order, uint16 stays 16-bit,
+    and the extension picks the format (.jpg is JPEG)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    assert cv2.imwrite(str(path), arr)
+
+
+def param_count(tree) -> int:
+    """Total number of elements over a pytree's leaves (arrays or ShapeDtypeStructs)."""
+    import jax  # here, so the data tests that import this module do not load JAX for it
+
+    return sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(tree))
