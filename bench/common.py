@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 
 
 def _git_commit() -> str | None:
@@ -93,12 +92,21 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def time_calls(fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int, steps: int) -> dict[str, float]:
+def time_calls(fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int, steps: int,
+               time_first: bool = False) -> dict[str, float]:
     """Run `fn` `warmup` times untimed, then `steps` times, each followed by `sync(result)` (a device wait),
     and summarise the per-call wall times in seconds.
 
+    With `time_first`, one more call runs before the warm-up and its time (compilation, allocator and autotuning
+    warm-up) is reported as `first_call_s`.
+
     The median is the figure to quote: it ignores the odd slow step (GC, a host hiccup) that a mean keeps.
     """
+    first: dict[str, float] = {}
+    if time_first:
+        start = time.perf_counter()
+        sync(fn())
+        first["first_call_s"] = time.perf_counter() - start
     for _ in range(warmup):
         sync(fn())
     times = []
@@ -113,6 +121,7 @@ def time_calls(fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int
         "max_s": max(times),
         "steps": steps,
         "warmup": warmup,
+        **first,
     }
 
 

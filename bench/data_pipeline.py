@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from alphagan_jax.data.io import list_images, write_png  # noqa: E402
 from alphagan_jax.data.sources import Pool, TrainPools  # noqa: E402
+from alphagan_jax.data.trimap import FG, UNKNOWN, random_trimap  # noqa: E402
 from bench.common import write_json  # noqa: E402
 from configs.default import get_data_config  # noqa: E402
 
@@ -113,10 +113,8 @@ class OpenCVLoader:
             fg, a = fg[:, ::-1], a[:, ::-1]
         if rng.random() < 0.5:
             bg = bg[:, ::-1]
-        k_fg, k_unk = rng.integers(self.c.trimap_kernel_range[0], self.c.trimap_kernel_range[1] + 1, 2)
-        solid = cv2.erode((a[..., 0] >= 1).astype(np.uint8), np.ones((k_fg, k_fg), np.uint8))
-        unknown = cv2.dilate((a[..., 0] > 0).astype(np.uint8), np.ones((k_unk, k_unk), np.uint8))
-        trimap = np.where(solid > 0, 1.0, np.where(unknown > 0, 0.5, 0.0)).astype(np.float32)[..., None]
+        t = random_trimap(a, rng, self.c.trimap_kernel_range)  # cv2 erode/dilate with two random kernels
+        trimap = np.where(t == FG, 1.0, np.where(t == UNKNOWN, 0.5, 0.0)).astype(np.float32)[..., None]
         image = a * fg + (1 - a) * bg
         return {"image": image, "trimap": trimap, "alpha": a, "fg": fg, "bg": bg}
 
@@ -180,8 +178,6 @@ def main(argv: list[str] | None = None) -> int:
         "crop_size": SIZE,
         "fg_files": len(fgs),
         "bg_files": len(bgs),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.processor() or platform.machine(),
         "samples_per_s": {},
     }
     rows = []

@@ -145,12 +145,8 @@ def bench_config(config_name: str, size: int, batch: int, dtype: str, stride: in
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         # The first call compiles (torch.compile) or warms the allocator and cuDNN's algorithm search.
-        import time
-
-        start = time.perf_counter()
-        _sync(device)(step(data))
-        row["first_step_s"] = time.perf_counter() - start
-        t = time_calls(lambda: step(data), _sync(device), warmup=warmup, steps=steps)
+        t = time_calls(lambda: step(data), _sync(device), warmup=warmup, steps=steps, time_first=True)
+        row["first_step_s"] = t.pop("first_call_s")
         row.update(t)
         row["step_ms"] = 1e3 * t["median_s"]
         row["images_per_s"] = batch / t["median_s"]

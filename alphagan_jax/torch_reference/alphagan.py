@@ -118,21 +118,9 @@ class Generator(nn.Module):
         self.aspp = ASPP(last, aspp_channels, aspp_rates)
         self.decoder = Decoder(aspp_channels, width * EXPANSION, width, decoder_base)
 
-    def encode(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """The ResNet's own modules, run here rather than by `ResNet.forward` because the decoder needs the
-        stem max-pool's indices, which that forward drops."""
-        e = self.encoder
-        x = e.relu(e.bn1(e.conv1(x)))
-        features = {"stem": x}
-        x, indices = F.max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
-        for i in range(e.num_stages):
-            x = getattr(e, f"layer{i + 1}")(x)
-            features[f"layer{i + 1}"] = x
-        return features, indices
-
     def forward(self, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
         rgb = normalize_image(image)
-        features, indices = self.encode(torch.cat([rgb, trimap], dim=1))
+        features, indices = self.encoder(torch.cat([rgb, trimap], dim=1), return_pool_indices=True)
         y = self.aspp(features[f"layer{self.encoder.num_stages}"])
         return torch.sigmoid(self.decoder(y, features, indices, rgb).float())
 

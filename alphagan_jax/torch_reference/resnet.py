@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 EXPANSION = 4
@@ -69,14 +70,23 @@ class ResNet(nn.Module):
         layers += [Bottleneck(self.inplanes, planes, dilation=self.dilation) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, return_pool_indices: bool = False
+    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The feature dict; with `return_pool_indices`, also the stem max-pool's argmax indices (what
+        `nn.MaxUnpool2d` takes), as `(features, indices)`."""
         x = self.relu(self.bn1(self.conv1(x)))
         features = {"stem": x}
-        x = self.maxpool(x)
+        if return_pool_indices:
+            p = self.maxpool
+            x, indices = F.max_pool2d(x, p.kernel_size, p.stride, p.padding, p.dilation, ceil_mode=p.ceil_mode,
+                                      return_indices=True)
+        else:
+            x = self.maxpool(x)
         for i in range(self.num_stages):
             x = getattr(self, f"layer{i + 1}")(x)
             features[f"layer{i + 1}"] = x
-        return features
+        return (features, indices) if return_pool_indices else features
 
 
 def dilation_flags(output_stride: int) -> tuple[bool, bool, bool]:
