@@ -10,30 +10,32 @@ With `--peer` each configuration is also timed in PyTorch (bench/peer_torch.py, 
 child process on the same device, right after the JAX run, and the row gets `torch_<variant>_over_jax`, the
 PyTorch step time over the JAX one (> 1: JAX is faster). A child process, not the same interpreter, because the
 two allocators would otherwise hold each other's GPU memory and spoil the peak-memory figures.
+
+Each JAX configuration runs in a child process of its own too: JAX cannot reset its peak-memory counter, so one
+process would report an earlier configuration's peak, and an out-of-memory configuration becomes an `error` row
+instead of ending the run. The JSON is rewritten after every row, and `--budget-s` skips the configurations that
+would start after the budget is spent, so a run cut off by a device lease keeps every finished row.
+
+`--compile-only` compiles without running and reports the compiler's memory estimate (`xla_gib`): on the CPU
+it estimates what a GPU configuration needs before one is available.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-# JAX would otherwise take 75% of GPU memory at start-up, leaving the PyTorch child too little.
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import jax  # noqa: E402
-
-from alphagan_jax.train_state import create_state  # noqa: E402
-from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch  # noqa: E402
 from bench.common import (  # noqa: E402
+    Budget,
     device_peak_bytes,
     format_table,
     mfu,
@@ -41,22 +43,32 @@ from bench.common import (  # noqa: E402
     parse_list,
     synthetic_batch,
     time_calls,
+    use_most_gpu_memory,
     write_json,
     xla_flops,
     xla_memory,
 )
 
+use_most_gpu_memory()
+
 PEER = Path(__file__).resolve().parent / "peer_torch.py"
 COLUMNS = ("config", "size", "batch", "dtype", "stride", "step_ms", "images_per_s", "compile_s", "gflops_per_step",
-           "tflops_per_s", "mfu", "peak_gib", "torch_eager_over_jax", "torch_compile_over_jax")
+           "tflops_per_s", "mfu", "peak_gib", "peak_mib_per_image", "xla_gib", "torch_eager_over_jax",
+           "torch_compile_over_jax", "error")
 # bench/peer_torch.py's row keys; not imported from there, so this process never loads torch.
 PEER_COLUMNS = ("variant", "size", "batch", "dtype", "stride", "step_ms", "images_per_s", "first_step_s", "g_params",
                 "d_params", "error")
 
 
 def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, *, warmup: int, steps: int,
-              peak_tflops: float | None) -> dict[str, Any]:
+              peak_tflops: float | None, compile_only: bool = False) -> dict[str, Any]:
     """Compile the sharded step ahead of time (timed), then time `steps` synchronised steps after `warmup`."""
+    # Imported here: the parent process only launches children and must not open the GPU itself.
+    import jax
+
+    from alphagan_jax.train_state import create_state
+    from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
+
     config = model_config(config_name, stride, dtype)
     mesh = make_mesh()
     state = jax.device_put(create_state(config, jax.random.PRNGKey(0), crop_size=size), replicated(mesh))
@@ -67,6 +79,19 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
     compiled = step.lower(state, data).compile()
     compile_s = time.perf_counter() - start
     flops = xla_flops(compiled)
+    memory = xla_memory(compiled)
+    row = {
+        "framework": "jax", "config": config_name, "size": size, "batch": batch, "dtype": dtype, "stride": stride,
+        "devices": len(jax.devices()), "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind,
+        "jax": jax.__version__,
+        "compile_s": compile_s,
+        "flops_per_step": flops,
+        "gflops_per_step": flops / 1e9 if flops else None,
+        "xla_memory": memory,
+        "xla_gib": memory["total_bytes"] / 2**30 if memory and "total_bytes" in memory else None,
+    }
+    if compile_only:
+        return row
 
     # The step donates its state: keep the newest one in a cell and feed it back (the last metrics too).
     cell = {"state": state}
@@ -76,30 +101,65 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
         return cell["state"], cell["metrics"]
 
     t = time_calls(run, jax.block_until_ready, warmup=warmup, steps=steps)
-    metrics = cell["metrics"]  # from the last timed step
     seconds = t["median_s"]
     peak = device_peak_bytes()
-    row = {
-        "framework": "jax", "config": config_name, "size": size, "batch": batch, "dtype": dtype, "stride": stride,
-        "devices": len(jax.devices()), "backend": jax.default_backend(),
+    row.update({
         **t,
         "step_ms": 1e3 * seconds,
         "images_per_s": batch / seconds,
-        "compile_s": compile_s,
-        "flops_per_step": flops,
-        "gflops_per_step": flops / 1e9 if flops else None,
         "tflops_per_s": flops / seconds / 1e12 if flops else None,
         "peak_tflops": peak_tflops,
         "mfu": mfu(flops, seconds, peak_tflops),
         "peak_bytes": peak,
         "peak_gib": peak / 2**30 if peak else None,
-        "xla_memory": xla_memory(compiled),
-        "final_metrics": {k: float(v) for k, v in metrics.items()},
-    }
+        # The whole process's peak (parameters and optimiser state included) over the images in the batch.
+        "peak_mib_per_image": peak / 2**20 / batch if peak else None,
+        "final_metrics": {k: float(v) for k, v in cell["metrics"].items()},  # from the last timed step
+    })
     return row
 
 
-def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int) -> list[dict[str, Any]]:
+def run_child(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, peak: float | None,
+              timeout: float | None) -> dict[str, Any]:
+    """`bench_jax` for one configuration in a fresh process (its own peak-memory counter; an OOM or a crash
+    there is this row's error, not the run's end)."""
+    key = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype, "stride": stride}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "row.json"
+        cmd = [sys.executable, __file__, "--child", "--config", args.config, "--sizes", str(size),
+               "--batches", str(batch), "--dtypes", dtype, "--strides", str(stride), "--warmup", str(args.warmup),
+               "--steps", str(args.steps), "--out", str(out)]
+        if peak:
+            cmd += ["--peak-tflops", str(peak)]
+        if args.compile_only:
+            cmd.append("--compile-only")
+        try:
+            subprocess.run(cmd, check=True, timeout=timeout)
+            return json.loads(out.read_text())["rows"][0]
+        except subprocess.TimeoutExpired:
+            return {**key, "error": f"timed out after {timeout:.0f} s (budget)"}
+        except (subprocess.SubprocessError, OSError, ValueError, KeyError, IndexError) as e:
+            return {**key, "error": f"{type(e).__name__}: {e}"}
+
+
+def child_main(args: argparse.Namespace) -> int:
+    """One configuration in this process; an exception (out of memory above all) is written as the row's
+    error so the parent can tell it from a crash."""
+    size, batch, dtype, stride = (parse_list(args.sizes)[0], parse_list(args.batches)[0],
+                                  parse_list(args.dtypes, str)[0], parse_list(args.strides)[0])
+    try:
+        row = bench_jax(args.config, size, batch, dtype, stride, warmup=args.warmup, steps=args.steps,
+                        peak_tflops=args.peak_tflops, compile_only=args.compile_only)
+    except Exception as e:  # noqa: BLE001 - a configuration that does not fit is a result
+        traceback.print_exc()
+        row = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype,
+               "stride": stride, "error": f"{type(e).__name__}: {str(e)[:2000]}"}
+    write_json(args.out, {"bench": "train_step", "rows": [row]})
+    return 0
+
+
+def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int,
+             timeout: float | None) -> list[dict[str, Any]]:
     """The PyTorch step for the same configuration, in a child process on the same device."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "peer.json"
@@ -109,7 +169,7 @@ def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         try:
-            subprocess.run(cmd, check=True, timeout=args.peer_timeout)
+            subprocess.run(cmd, check=True, timeout=timeout)
             return json.loads(out.read_text())["rows"]
         except (subprocess.SubprocessError, OSError, ValueError) as e:
             return [{"framework": "torch", "variant": v, "error": f"{type(e).__name__}: {e}"}
@@ -134,28 +194,47 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-variants", default="eager,compile")
     p.add_argument("--peer-timeout", type=float, default=1800)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the peer (default: all cores)")
+    p.add_argument("--compile-only", action="store_true",
+                   help="compile each configuration and report XLA's FLOPs and memory estimate, without running")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="wall-clock budget: configurations that would start after it are skipped")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.batches, args.dtypes, args.strides = "128", "2", "float32", "16"
         args.warmup, args.steps = 2, 5
+    if args.child:
+        return child_main(args)
 
-    rows, peer_rows = [], []
+    budget = Budget(args.budget_s)
+    rows: list[dict[str, Any]] = []
+    peer_rows: list[dict[str, Any]] = []
+
+    def save() -> None:
+        if args.out:
+            write_json(args.out, {"bench": "train_step", "rows": rows, "peer_rows": peer_rows})
+
     for size in parse_list(args.sizes):
         for batch in parse_list(args.batches):
             for dtype in parse_list(args.dtypes, str):
                 for stride in parse_list(args.strides):
+                    key = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype,
+                           "stride": stride}
+                    if budget.left() <= 0:
+                        rows.append({**key, "error": "skipped: budget spent"})
+                        save()
+                        continue
                     peak = args.peak_tflops_fp32 if dtype == "float32" and args.peak_tflops_fp32 else args.peak_tflops
-                    row = bench_jax(args.config, size, batch, dtype, stride, warmup=args.warmup, steps=args.steps,
-                                    peak_tflops=peak)
-                    if args.peer:
-                        for peer in run_peer(args, size, batch, dtype, stride):
+                    row = run_child(args, size, batch, dtype, stride, peak, budget.timeout())
+                    if args.peer and not args.compile_only and "error" not in row:
+                        for peer in run_peer(args, size, batch, dtype, stride, budget.timeout(args.peer_timeout)):
                             peer_rows.append(peer)
                             if peer.get("median_s"):
                                 row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]
                                 row[f"torch_{peer['variant']}_over_jax"] = peer["median_s"] / row["median_s"]
                     rows.append(row)
-                    gc.collect()  # drop this configuration's device buffers before the next one
+                    save()
                     print(format_table(rows[-1:], COLUMNS), flush=True)
 
     print("\nJAX adversarial step (torch_*_over_jax > 1: JAX is faster)")
@@ -164,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nPyTorch peer")
         print(format_table(peer_rows, PEER_COLUMNS))
     if args.out:
-        print(f"wrote {write_json(args.out, {'bench': 'train_step', 'rows': rows, 'peer_rows': peer_rows})}")
+        print(f"wrote {args.out}")
     return 0
 
 
