@@ -18,6 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import use_most_gpu_memory  # noqa: E402
+
+use_most_gpu_memory()
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -25,6 +29,7 @@ import numpy as np  # noqa: E402
 from alphagan_jax.inference import Predictor, generator_predict_fn, padded_size  # noqa: E402
 from alphagan_jax.models import build_generator  # noqa: E402
 from bench.common import (  # noqa: E402
+    Budget,
     device_peak_bytes,
     format_table,
     model_config,
@@ -63,8 +68,11 @@ def bench_latency(config: Any, variables: Any, size: tuple[int, int], dtype: str
     predictor = Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
     image, trimap = sample(*size)
     # The first call compiles; time_calls times it on its own (first_call_s).
+    before = device_peak_bytes()
     t = time_calls(lambda: predictor(image, trimap), lambda _: None, warmup=warmup, steps=repeats, time_first=True)
     peak = device_peak_bytes()
+    # JAX cannot reset its peak counter: a peak that did not rise in this row may be an earlier row's.
+    own_peak = peak if peak and (before is None or peak > before) else None
     return {
         "height": size[0], "width": size[1], "dtype": dtype,
         "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
@@ -73,7 +81,8 @@ def bench_latency(config: Any, variables: Any, size: tuple[int, int], dtype: str
         "images_per_s": 1.0 / t["median_s"],
         "compile_s": predictor.compile_seconds,
         "num_compiles": predictor.num_compiles,
-        "peak_gib": peak / 2**30 if peak else None,
+        "peak_gib": own_peak / 2**30 if own_peak else None,
+        "process_peak_gib": peak / 2**30 if peak else None,
     }
 
 
@@ -115,22 +124,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--quick", action="store_true", help="CPU-sized: tiny model (configs/test.py), small images")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="wall-clock budget: rows that would start after it are skipped")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     if args.quick:
         args.config, args.stride, args.sizes, args.mixed = "test", 16, QUICK_SIZES, QUICK_MIXED
         args.warmup, args.repeats = 1, 5
 
+    budget = Budget(args.budget_s)
     config = model_config(args.config, args.stride, "float32")
     variables = init_variables(config)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    mixed: list[dict[str, Any]] = []
+
+    def save() -> None:
+        if args.out:
+            write_json(args.out, {"bench": "inference", "config": args.config, "output_stride": args.stride,
+                                  "device_kind": jax.devices()[0].device_kind, "rows": rows, "mixed": mixed})
+
     for size in parse_list(args.sizes, parse_size):
         for dtype in parse_list(args.dtypes, str):
-            rows.append(bench_latency(config, variables, size, dtype, bucket=args.bucket, warmup=args.warmup,
-                                      repeats=args.repeats))
+            key = {"height": size[0], "width": size[1], "dtype": dtype}
+            if budget.left() <= 0:
+                rows.append({**key, "error": "skipped: budget spent"})
+            else:
+                try:
+                    rows.append(bench_latency(config, variables, size, dtype, bucket=args.bucket,
+                                              warmup=args.warmup, repeats=args.repeats))
+                except Exception as e:  # noqa: BLE001 - a size that does not fit is a result
+                    rows.append({**key, "error": f"{type(e).__name__}: {str(e)[:2000]}"})
+            save()
             print(format_table(rows[-1:], LATENCY_COLUMNS), flush=True)
-    mixed = [bench_mixed(config, variables, parse_list(args.mixed, parse_size), dtype, bucket=args.bucket)
-             for dtype in parse_list(args.dtypes, str)[:1]] if args.mixed else []
+    if args.mixed and budget.left() > 0:
+        dtype = parse_list(args.dtypes, str)[0]
+        mixed.append(bench_mixed(config, variables, parse_list(args.mixed, parse_size), dtype, bucket=args.bucket))
+        save()
 
     print(f"\nBatch-1 prediction, {args.config} config, output stride {args.stride}")
     print(format_table(rows, LATENCY_COLUMNS))
@@ -139,14 +168,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['distinct_buckets']} buckets, {m['num_compiles']} compiles ({m['compile_s']:.1f} s)")
         print(format_table(m["images"], ("size", "padded", "compiled", "seconds")))
     if args.out:
-        payload = {"bench": "inference", "config": args.config, "output_stride": args.stride, "rows": rows,
-                   "mixed": mixed}
-        print(f"wrote {write_json(args.out, payload)}")
+        print(f"wrote {args.out}")
     return 0
 
 
 LATENCY_COLUMNS = ("height", "width", "dtype", "padded", "latency_ms", "images_per_s", "compile_s", "num_compiles",
-                   "peak_gib")
+                   "peak_gib", "error")
 
 if __name__ == "__main__":
     sys.exit(main())
