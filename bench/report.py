@@ -1,0 +1,98 @@
+"""Markdown tables for the README's Performance section from the benches' JSON files.
+
+  python bench/report.py bench/results/gpu            # every *.json in the folder
+  python bench/report.py train.json inference.json
+
+Each table row keeps its machine; each file's date and command are listed under the tables, so every figure
+can be traced to the run that produced it. Reads JSON only: no JAX, torch or TensorFlow needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _num(v: Any, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def _error(row: dict[str, Any]) -> str:
+    # The first line is enough in a table (an XLA out-of-memory message runs to pages).
+    return str(row.get("error", "")).splitlines()[0][:80] if row.get("error") else ""
+
+
+def train_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    lines = ["| device | size | dtype | stride | batch | step ms | images/s | TFLOP/s | MFU | peak GiB | MiB/image "
+             "| torch eager / JAX | torch.compile / JAX | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, data in files:
+        for r in data["rows"]:
+            lines.append(
+                f"| {r.get('device_kind', '-')} | {r['size']} | {r['dtype']} | {r['stride']} | {r['batch']} "
+                f"| {_num(r.get('step_ms'), '.1f')} | {_num(r.get('images_per_s'), '.1f')} "
+                f"| {_num(r.get('tflops_per_s'), '.3g')} | {_num(r.get('mfu'), '.1%')} "
+                f"| {_num(r.get('peak_gib'), '.2f')} | {_num(r.get('peak_mib_per_image'), '.0f')} "
+                f"| {_num(r.get('torch_eager_over_jax'), '.2f')} | {_num(r.get('torch_compile_over_jax'), '.2f')} "
+                f"| {_error(r)} |")
+    return lines
+
+
+def inference_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    lines = ["| device | size | dtype | padded | latency ms | compile s | peak GiB | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for _, data in files:
+        for r in data["rows"]:
+            lines.append(
+                f"| {data.get('device_kind', '-')} | {r['height']}x{r['width']} | {r['dtype']} "
+                f"| {r.get('padded', '-')} | {_num(r.get('latency_ms'), '.1f')} | {_num(r.get('compile_s'), '.1f')} "
+                f"| {_num(r.get('peak_gib'), '.2f')} | {_error(r)} |")
+        for m in data.get("mixed", []):
+            warm = m.get("mean_warm_s_per_image")
+            lines.append(
+                f"| {data.get('device_kind', '-')} | {m['distinct_sizes']} mixed sizes | {m['dtype']} "
+                f"| {m['distinct_buckets']} buckets | {_num(None if warm is None else 1e3 * warm, '.1f')} "
+                f"| {m['compile_s']:.1f} ({m['num_compiles']} compiles) | - | |")
+    return lines
+
+
+def load(paths: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    files = []
+    for p in paths:
+        for f in sorted(p.glob("*.json")) if p.is_dir() else [p]:
+            try:
+                files.append((f, json.loads(f.read_text())))
+            except (OSError, ValueError) as e:
+                raise SystemExit(f"{f}: not a bench JSON file ({e})") from e
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("paths", nargs="+", type=Path, help="JSON files or folders of them")
+    args = p.parse_args(argv)
+    files = load(args.paths)
+    train = [(f, d) for f, d in files if d.get("bench") == "train_step"]
+    infer = [(f, d) for f, d in files if d.get("bench") == "inference"]
+    if not train and not infer:
+        print("no train_step or inference results found", file=sys.stderr)
+        return 1
+    out: list[str] = []
+    if train:
+        out += ["Adversarial training step (D and G updates; ratios > 1: JAX is faster)", "", *train_table(train), ""]
+    if infer:
+        out += ["Full-resolution prediction, batch 1", "", *inference_table(infer), ""]
+    out.append("Runs:")
+    for f, d in train + infer:
+        env = d.get("env", {})
+        out.append(f"- `{f.name}`: {env.get('time_utc', '?')}, commit {env.get('git_commit', '?')}, "
+                   f"`{' '.join(env.get('argv', []))}`")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

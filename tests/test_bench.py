@@ -1,0 +1,92 @@
+"""The benches end to end on the CPU with the tiny model: their figures follow from their own timings, a failing
+configuration is a row and not a crash, a spent budget skips what is left, and the JAX side never imports
+TensorFlow or torch (the GPU machines they are meant for have no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, f"bench/{script}", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "train.json"
+    # 66 px is not a multiple of 32: that configuration must come back as an error row, the next one must run.
+    done = bench("train_step.py", "--config", "test", "--sizes", "66,64", "--batches", "2", "--dtypes", "float32",
+                 "--strides", "16", "--warmup", "1", "--steps", "3", "--peak-tflops", "2", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    bad, good = json.loads(out.read_text())["rows"]
+
+    assert bad["size"] == 66 and "multiples of 32" in bad["error"]
+    assert "step_ms" not in bad
+
+    assert good["size"] == 64 and "error" not in good
+    assert good["steps"] == 3 and good["min_s"] <= good["median_s"] <= good["max_s"]
+    seconds, flops = good["median_s"], good["flops_per_step"]
+    assert flops > 0 and good["xla_gib"] > 0
+    assert good["images_per_s"] == pytest.approx(2 / seconds)
+    assert good["tflops_per_s"] == pytest.approx(flops / seconds / 1e12)
+    assert good["mfu"] == pytest.approx(flops / seconds / 2e12)
+    memory = good["xla_memory"]
+    assert good["xla_gib"] * 2**30 == memory["argument_size_in_bytes"] + memory["temp_size_in_bytes"] + \
+        memory["output_size_in_bytes"] - memory["alias_size_in_bytes"]
+    assert all(abs(v) < 1e3 for v in good["final_metrics"].values())  # finite losses from the last timed step
+
+    report = subprocess.run([sys.executable, "bench/report.py", str(out)], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout
+    rows = [line for line in report.splitlines() if line.startswith("| cpu") or line.startswith("| - ")]
+    assert len(rows) == 2
+    assert f"| {good['step_ms']:.1f} |" in rows[1]
+    assert "multiples of 32" in rows[0]
+
+
+def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
+    out = tmp_path / "train.json"
+    done = bench("train_step.py", "--config", "test", "--sizes", "64", "--batches", "1,2", "--dtypes", "float32",
+                 "--strides", "16", "--budget-s", "0", "--out", str(out), timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["batch"] for r in rows] == [1, 2]
+    assert all(r["error"] == "skipped: budget spent" for r in rows)
+
+
+def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
+    out = tmp_path / "inference.json"
+    done = bench("inference.py", "--config", "test", "--stride", "16", "--sizes", "64x96", "--dtypes", "float32",
+                 "--mixed", "64x96,60x90,64x64", "--warmup", "1", "--repeats", "2", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    (row,) = data["rows"]
+    assert row["padded"] == "64x128" and row["num_compiles"] == 1
+    assert row["latency_ms"] == pytest.approx(1e3 * row["median_s"])
+    (mixed,) = data["mixed"]
+    # 64x96 and 60x90 share the 64x128 bucket; 64x64 is a second one.
+    assert [r["compiled"] for r in mixed["images"]] == [True, False, True]
+    assert mixed["num_compiles"] == mixed["distinct_buckets"] == 2
+
+
+def test_jax_bench_imports_neither_tensorflow_nor_torch(tmp_path: Path) -> None:
+    # The child process of bench/train_step.py, run in-process here, then the inference bench's imports.
+    code = f"""
+import sys
+sys.argv = ["train_step.py"]
+from bench import train_step
+train_step.main(["--child", "--config", "test", "--sizes", "64", "--batches", "1", "--dtypes", "float32",
+                 "--strides", "16", "--warmup", "0", "--steps", "1", "--out", {str(tmp_path / 'row.json')!r}])
+import bench.inference
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & {{"tensorflow", "tensorflow_datasets", "torch"}})
+assert not loaded, loaded
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "error" not in json.loads((tmp_path / "row.json").read_text())["rows"][0]
