@@ -45,8 +45,10 @@ def _check_pretrained(converted: dict, initial: dict, source: str) -> None:
         )
 
 
-def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: int | None = None) -> GanState:
-    """Fresh G and D states (random init, or an ImageNet encoder if `config.model.pretrained` is set)."""
+def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: int | None = None,
+                 load_pretrained: bool = True) -> GanState:
+    """Fresh G and D states (random init, or an ImageNet encoder if `config.model.pretrained` is set and
+    `load_pretrained`; a state about to be overwritten by a checkpoint passes False)."""
     size = crop_size or config.data.crop_size
     g_model, d_model = build_generator(config.model), build_discriminator(config.model)
     g_rng, d_rng = jax.random.split(rng)
@@ -57,7 +59,7 @@ def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: i
     d_vars = jax.jit(d_model.init)(d_rng, jnp.zeros((1, size, size, 4), jnp.float32))
 
     params, stats = g_vars["params"], g_vars["batch_stats"]
-    if config.model.pretrained:
+    if config.model.pretrained and load_pretrained:
         from alphagan_jax.weights import load_encoder_variables
 
         enc = load_encoder_variables(config.model.pretrained)

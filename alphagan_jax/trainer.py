@@ -124,8 +124,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     mesh = make_mesh()
     ckpts = RunCheckpoints(workdir, keep=t.keep)
     try:
-        state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
         start = ckpts.latest_step() or 0
+        # A resumed run takes every weight from its checkpoint: reading model.pretrained again would only cost
+        # time, and fail a resume on a machine without that file.
+        state = create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=not start)
+        state = jax.device_put(state, replicated(mesh))
         if start:
             state = ckpts.restore(state, start)
             _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
