@@ -227,10 +227,12 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     peak = args.peak_tflops_fp32 if dtype == "float32" and args.peak_tflops_fp32 else args.peak_tflops
                     row = run_child(args, size, batch, dtype, stride, peak, budget.timeout())
-                    if args.peer and not args.compile_only and "error" not in row:
+                    # The peer runs even when JAX failed (PyTorch fitting where JAX ran out of memory is a
+                    # result), but not once the budget is spent.
+                    if args.peer and not args.compile_only and budget.left() > 0:
                         for peer in run_peer(args, size, batch, dtype, stride, budget.timeout(args.peer_timeout)):
                             peer_rows.append(peer)
-                            if peer.get("median_s"):
+                            if peer.get("median_s") and row.get("median_s"):
                                 row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]
                                 row[f"torch_{peer['variant']}_over_jax"] = peer["median_s"] / row["median_s"]
                     rows.append(row)
