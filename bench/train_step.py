@@ -159,21 +159,30 @@ def child_main(args: argparse.Namespace) -> int:
 
 
 def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int,
-             timeout: float | None) -> list[dict[str, Any]]:
-    """The PyTorch step for the same configuration, in a child process on the same device."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "peer.json"
-        cmd = [sys.executable, str(PEER), "--config", args.config, "--size", str(size), "--batch", str(batch),
-               "--dtype", dtype, "--stride", str(stride), "--variants", args.peer_variants,
-               "--warmup", str(args.warmup), "--steps", str(args.steps), "--out", str(out)]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        try:
-            subprocess.run(cmd, check=True, timeout=timeout)
-            return json.loads(out.read_text())["rows"]
-        except (subprocess.SubprocessError, OSError, ValueError) as e:
-            return [{"framework": "torch", "variant": v, "error": f"{type(e).__name__}: {e}"}
-                    for v in parse_list(args.peer_variants, str)]
+             budget: Budget) -> list[dict[str, Any]]:
+    """The PyTorch step for the same configuration, each variant in a child process of its own on the same
+    device, so a `torch.compile` that runs past its time limit cannot take the eager result with it."""
+    rows = []
+    for variant in parse_list(args.peer_variants, str):
+        if budget.left() <= 0:
+            rows.append({"framework": "torch", "variant": variant, "error": "skipped: budget spent"})
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "peer.json"
+            cmd = [sys.executable, str(PEER), "--config", args.config, "--size", str(size), "--batch", str(batch),
+                   "--dtype", dtype, "--stride", str(stride), "--variants", variant,
+                   "--warmup", str(args.warmup), "--steps", str(args.steps), "--out", str(out)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            timeout = budget.timeout(args.peer_timeout)
+            try:
+                subprocess.run(cmd, check=True, timeout=timeout)
+                rows += json.loads(out.read_text())["rows"]
+            except subprocess.TimeoutExpired:
+                rows.append({"framework": "torch", "variant": variant, "error": f"timed out after {timeout:.0f} s"})
+            except (subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
+                rows.append({"framework": "torch", "variant": variant, "error": f"{type(e).__name__}: {e}"})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peak-tflops-fp32", type=float, default=None, help="peak for float32 rows (H100 TF32: 495)")
     p.add_argument("--peer", action="store_true", help="also time the PyTorch step (bench/peer_torch.py)")
     p.add_argument("--peer-variants", default="eager,compile")
-    p.add_argument("--peer-timeout", type=float, default=1800)
+    p.add_argument("--peer-timeout", type=float, default=1800, help="seconds for each PyTorch variant")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the peer (default: all cores)")
     p.add_argument("--compile-only", action="store_true",
                    help="compile each configuration and report XLA's FLOPs and memory estimate, without running")
@@ -230,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                     # The peer runs even when JAX failed (PyTorch fitting where JAX ran out of memory is a
                     # result), but not once the budget is spent.
                     if args.peer and not args.compile_only and budget.left() > 0:
-                        for peer in run_peer(args, size, batch, dtype, stride, budget.timeout(args.peer_timeout)):
+                        for peer in run_peer(args, size, batch, dtype, stride, budget):
                             peer_rows.append(peer)
                             if peer.get("median_s") and row.get("median_s"):
                                 row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]

@@ -4,6 +4,7 @@ TensorFlow or torch (the GPU machines they are meant for have no TensorFlow)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -22,10 +23,13 @@ def bench(script: str, *args: str, timeout: float = 600) -> subprocess.Completed
 def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
     # 66 px is not a multiple of 32: that configuration must come back as an error row, the next one must run.
+    # The PyTorch peer where the torch extra is installed (Python 3.11 here; no torch wheel for 3.12).
+    peer = ["--peer", "--peer-variants", "eager"] if importlib.util.find_spec("torch") else []
     done = bench("train_step.py", "--config", "test", "--sizes", "66,64", "--batches", "2", "--dtypes", "float32",
-                 "--strides", "16", "--warmup", "1", "--steps", "3", "--peak-tflops", "2", "--out", str(out))
+                 "--strides", "16", "--warmup", "1", "--steps", "3", "--peak-tflops", "2", *peer, "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
-    bad, good = json.loads(out.read_text())["rows"]
+    result = json.loads(out.read_text())
+    bad, good = result["rows"]
 
     assert bad["size"] == 66 and "multiples of 32" in bad["error"]
     assert "step_ms" not in bad
@@ -41,6 +45,11 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     assert good["xla_gib"] * 2**30 == memory["argument_size_in_bytes"] + memory["temp_size_in_bytes"] + \
         memory["output_size_in_bytes"] - memory["alias_size_in_bytes"]
     assert all(abs(v) < 1e3 for v in good["final_metrics"].values())  # finite losses from the last timed step
+    if peer:
+        # PyTorch has no multiple-of-32 rule, so it runs at 66 px too; a ratio needs both sides.
+        peer_66, peer_64 = result["peer_rows"]
+        assert peer_66["size"] == 66 and peer_66["step_ms"] > 0 and "torch_eager_over_jax" not in bad
+        assert good["torch_eager_over_jax"] == pytest.approx(peer_64["median_s"] / seconds)
 
     report = subprocess.run([sys.executable, "bench/report.py", str(out)], cwd=REPO, capture_output=True,
                             text=True, check=True).stdout
