@@ -33,12 +33,16 @@ def use_most_gpu_memory(fraction: float = 0.95) -> None:
 
 
 def _git_commit() -> str | None:
+    """The checkout's commit ('-dirty' with uncommitted changes), else $BENCH_COMMIT: a copy of the working
+    tree sent to a GPU machine may come without its .git folder, so the caller names the commit there."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             timeout=5)
-        return out.stdout.strip() or None
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=REPO,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
+        pass
+    return os.environ.get("BENCH_COMMIT") or None
 
 
 def environment() -> dict[str, Any]:

@@ -8,7 +8,7 @@
 # Environment: OUT (default bench/results/gpu), BUDGET_S (default 540), PYTHON (default python3),
 # PEAK_TFLOPS / PEAK_TFLOPS_FP32 (default 989 / 495: H100 SXM and H200 dense bf16 / tf32), CONFIG (default:
 # the ResNet-50 model), SIZE (default 320). CONFIG=test SIZE=64 runs the suite with the tiny model as a CPU
-# smoke test.
+# smoke test. BENCH_COMMIT names the commit in the JSON where the copy of the tree has no .git folder.
 # Needs jax (CUDA), flax, optax, orbax-checkpoint, ml-collections, numpy, opencv; torch for the peer rows;
 # no TensorFlow. Wheels of missing pure-Python packages placed in .whl/ are installed first (offline).
 set -u
@@ -37,7 +37,7 @@ if missing:
 import jax
 print("jax", jax.__version__, jax.devices())
 EOF
-# One log for everything: the device tool brings back at most 8 files (this log and six JSON files).
+# One log for everything: the device tool brings back at most 8 files (this log and seven JSON files).
 LOG=$OUT/suite.log
 (nvidia-smi; nvidia-smi -q -d CLOCK) >>"$LOG" 2>&1 || true
 
@@ -48,28 +48,32 @@ part() {  # part NAME SCRIPT ARGS...: run one bench with what is left of the bud
     shift
     left_s=$(left)
     if ((left_s < 20)); then
-        echo "== $name: skipped, budget spent"
+        echo "== $name: skipped, budget spent" | tee -a "$LOG"
         return
     fi
-    echo "== $name ($left_s s left)"
-    echo "== $name: $*" >>"$LOG"
-    "$PY" "$@" --config "$CONFIG" --budget-s "$left_s" --out "$OUT/$name.json" 2>&1 | tee -a "$LOG" | grep -v '^\s*$'
+    echo "== $name ($left_s s left): $*" | tee -a "$LOG"
+    # The benches stop starting work at the budget; `timeout` also ends one that hangs well past it.
+    timeout -k 10 $((left_s + 15)) "$PY" "$@" --config "$CONFIG" --budget-s "$left_s" --out "$OUT/$name.json" 2>&1 \
+        | tee -a "$LOG" | grep -v '^\s*$'
 }
 
-# 1. The headline target: bf16, 320 px, output stride 16, batch 32, beside PyTorch eager and torch.compile.
-# torch.compile gets at most 4 minutes, so that a slow compile cannot starve the parts after it.
-part train_bf16_os16_b32 bench/train_step.py --peer --peer-timeout 240 --sizes $SIZE --batches 32 --dtypes bfloat16 --strides 16 \
-    --peak-tflops "$PEAK"
+# 1. The headline target: bf16, 320 px, output stride 16, batch 32 (MFU), beside PyTorch eager.
+part train_bf16_os16_b32 bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 32 \
+    --dtypes bfloat16 --strides 16 --peak-tflops "$PEAK"
 # 2. 2048x2048 prediction in bf16 and fp32, and no recompile for other sizes of its 64-px bucket.
 part inference_2048 bench/inference.py --sizes 2048x2048 --dtypes bfloat16,float32 \
     --mixed 2048x2048,2000x2040,1990x2048,2048x1985
 # 3. The memory target: batch 32 at output stride 8 (JAX only).
 part train_os8_b32 bench/train_step.py --sizes $SIZE --batches 32 --dtypes bfloat16,float32 --strides 8 \
     --peak-tflops "$PEAK" --peak-tflops-fp32 "$PEAK32"
-# 4. The rest of the step table, beside PyTorch eager.
+# 4. torch.compile for the headline configuration (its compile takes minutes, so after the targets above;
+#    bench/report.py sets it beside part 1's JAX row).
+part peer_compile_bf16_os16_b32 bench/peer_torch.py --variants compile --sizes $SIZE --batches 32 \
+    --dtypes bfloat16 --strides 16
+# 5. The rest of the step table, beside PyTorch eager, and the other prediction sizes.
 part train_bf16_small bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 1,8 \
     --dtypes bfloat16 --strides 16 --peak-tflops "$PEAK"
 part train_fp32_os16 bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 1,8,32 \
     --dtypes float32 --strides 16 --peak-tflops "$PEAK32"
 part inference_other bench/inference.py --sizes 800x800,1080x1920 --dtypes bfloat16,float32 --mixed ''
-echo "== done in $((SECONDS - start)) s; results in $OUT"
+echo "== done in $((SECONDS - start)) s; results in $OUT" | tee -a "$LOG"

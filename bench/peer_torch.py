@@ -31,6 +31,7 @@ from alphagan_jax.torch_reference.alphagan import (  # noqa: E402
     normalize_image,
 )
 from bench.common import (  # noqa: E402
+    Budget,
     format_table,
     model_config,
     parse_list,
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="wall-clock budget: configurations that would start after it are skipped")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     threads = configure_threads(args.threads)
@@ -185,20 +188,26 @@ def main(argv: list[str] | None = None) -> int:
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
 
-    rows = []
+    budget = Budget(args.budget_s)
+    rows: list[dict[str, Any]] = []
     for size in parse_list(args.sizes):
         for batch in parse_list(args.batches):
             for dtype in parse_list(args.dtypes, str):
                 for stride in parse_list(args.strides):
                     for variant in parse_list(args.variants, str):
-                        rows.append(bench_config(
-                            args.config, size, batch, dtype, stride, compile=variant == "compile",
-                            warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
-                        ))
+                        if budget.left() <= 0:
+                            rows.append({"framework": "torch", "variant": variant, "config": args.config,
+                                         "size": size, "batch": batch, "dtype": dtype, "stride": stride,
+                                         "error": "skipped: budget spent"})
+                        else:
+                            rows.append(bench_config(
+                                args.config, size, batch, dtype, stride, compile=variant == "compile",
+                                warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
+                            ))
+                        if args.out:  # after every row: a run cut off keeps what finished
+                            write_json(args.out, {"bench": "peer_torch", "threads": threads, "rows": rows})
                         print(format_table(rows[-1:], COLUMNS), flush=True)
     print(format_table(rows, COLUMNS))
-    if args.out:
-        write_json(args.out, {"bench": "peer_torch", "threads": threads, "rows": rows})
     return 0
 
 

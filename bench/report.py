@@ -25,7 +25,29 @@ def _error(row: dict[str, Any]) -> str:
     return str(row.get("error", "")).splitlines()[0][:80] if row.get("error") else ""
 
 
-def train_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+def _key(row: dict[str, Any]) -> tuple:
+    return tuple(row.get(k) for k in ("config", "size", "batch", "dtype", "stride"))
+
+
+def peer_times(files: list[tuple[Path, dict[str, Any]]]) -> dict[tuple, float]:
+    """(configuration, variant) -> PyTorch median step seconds, from train_step's peer rows and from
+    bench/peer_torch.py's own files (the GPU suite runs torch.compile on its own, after the targets)."""
+    times = {}
+    for _, data in files:
+        rows = data.get("peer_rows", []) if data.get("bench") == "train_step" else data.get("rows", [])
+        for r in rows:
+            if r.get("median_s"):
+                times[(_key(r), r["variant"])] = r["median_s"]
+    return times
+
+
+def _ratio(row: dict[str, Any], variant: str, peers: dict[tuple, float]) -> float | None:
+    """PyTorch time over JAX time for one variant (> 1: JAX is faster)."""
+    torch_s = peers.get((_key(row), variant))
+    return torch_s / row["median_s"] if torch_s and row.get("median_s") else None
+
+
+def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, float]) -> list[str]:
     lines = ["| device | size | dtype | stride | batch | step ms | images/s | TFLOP/s | MFU | peak GiB | MiB/image "
              "| torch eager / JAX | torch.compile / JAX | note |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -36,7 +58,7 @@ def train_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
                 f"| {_num(r.get('step_ms'), '.1f')} | {_num(r.get('images_per_s'), '.1f')} "
                 f"| {_num(r.get('tflops_per_s'), '.3g')} | {_num(r.get('mfu'), '.1%')} "
                 f"| {_num(r.get('peak_gib'), '.2f')} | {_num(r.get('peak_mib_per_image'), '.0f')} "
-                f"| {_num(r.get('torch_eager_over_jax'), '.2f')} | {_num(r.get('torch_compile_over_jax'), '.2f')} "
+                f"| {_num(_ratio(r, 'eager', peers), '.2f')} | {_num(_ratio(r, 'compile', peers), '.2f')} "
                 f"| {_error(r)} |")
     return lines
 
@@ -76,17 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     files = load(args.paths)
     train = [(f, d) for f, d in files if d.get("bench") == "train_step"]
+    peer = [(f, d) for f, d in files if d.get("bench") == "peer_torch"]
     infer = [(f, d) for f, d in files if d.get("bench") == "inference"]
     if not train and not infer:
         print("no train_step or inference results found", file=sys.stderr)
         return 1
     out: list[str] = []
     if train:
-        out += ["Adversarial training step (D and G updates; ratios > 1: JAX is faster)", "", *train_table(train), ""]
+        table = train_table(train, peer_times(train + peer))
+        out += ["Adversarial training step (D and G updates; ratios > 1: JAX is faster)", "", *table, ""]
     if infer:
         out += ["Full-resolution prediction, batch 1", "", *inference_table(infer), ""]
     out.append("Runs:")
-    for f, d in train + infer:
+    for f, d in train + peer + infer:
         env = d.get("env", {})
         out.append(f"- `{f.name}`: {env.get('time_utc', '?')}, commit {env.get('git_commit', '?')}, "
                    f"`{' '.join(env.get('argv', []))}`")

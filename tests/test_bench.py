@@ -57,6 +57,8 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     assert len(rows) == 2
     assert f"| {good['step_ms']:.1f} |" in rows[1]
     assert "multiples of 32" in rows[0]
+    if peer:  # the report computes the ratio from the peer rows itself
+        assert f"| {good['torch_eager_over_jax']:.2f} |" in rows[1]
 
 
 def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
@@ -99,3 +101,21 @@ assert not loaded, loaded
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "error" not in json.loads((tmp_path / "row.json").read_text())["rows"][0]
+
+
+def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> None:
+    # The GPU suite times torch.compile in its own part (bench/peer_torch.py): the report must pair it with
+    # the JAX row of the same configuration, and with no other.
+    key = {"config": "default", "size": 320, "batch": 32, "dtype": "bfloat16", "stride": 16}
+    jax_rows = [{**key, "median_s": 0.02, "step_ms": 20.0, "device_kind": "H100"},
+                {**key, "stride": 8, "median_s": 0.04, "step_ms": 40.0, "device_kind": "H100"}]
+    (tmp_path / "a.json").write_text(json.dumps({"bench": "train_step", "rows": jax_rows, "peer_rows": [
+        {**key, "variant": "eager", "median_s": 0.03}]}))
+    (tmp_path / "b.json").write_text(json.dumps({"bench": "peer_torch", "rows": [
+        {**key, "variant": "compile", "median_s": 0.05}]}))
+    report = subprocess.run([sys.executable, "bench/report.py", str(tmp_path)], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout
+    os16, os8 = [line.split("|") for line in report.splitlines() if line.startswith("| H100")]
+    eager, compiled = -4, -3  # the two ratio columns
+    assert (os16[eager].strip(), os16[compiled].strip()) == ("1.50", "2.50")
+    assert (os8[eager].strip(), os8[compiled].strip()) == ("-", "-")
