@@ -78,7 +78,10 @@ def write_json(path: str | Path, results: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**results, "env": environment()}
-    path.write_text(json.dumps(payload, indent=2, default=_jsonable))
+    # Through a temporary file: a bench killed at its time limit mid-write must leave the last complete file.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_jsonable))
+    os.replace(tmp, path)
     return path
 
 
@@ -140,18 +143,20 @@ def time_calls(fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int
     }
 
 
-def xla_flops(compiled: Any) -> float | None:
-    """FLOPs per call from a compiled executable's cost analysis (a dict, or a list of one dict per
-    computation in older JAX), or None where the backend gives none."""
+def xla_flops(stage: Any) -> float | None:
+    """FLOPs per call from the cost analysis of a lowered or compiled computation (a dict, or a list of one
+    dict per computation in older JAX), or None where the backend gives none or a meaningless count (XLA:GPU
+    has returned -1 for some programs)."""
     try:
-        cost = compiled.cost_analysis()
+        cost = stage.cost_analysis()
     except Exception:  # noqa: BLE001 - some backends raise instead of returning nothing
         return None
     if isinstance(cost, (list, tuple)):
         cost = cost[0] if cost else None
     if not cost or "flops" not in cost:
         return None
-    return float(cost["flops"])
+    flops = float(cost["flops"])
+    return flops if flops > 0 else None
 
 
 def xla_memory(compiled: Any) -> dict[str, int] | None:
@@ -205,7 +210,7 @@ class Budget:
 
 def mfu(flops: float | None, seconds: float, peak_tflops: float | None) -> float | None:
     """Model FLOPs utilisation: achieved FLOP/s over the device's peak (None without both)."""
-    if not flops or not peak_tflops or seconds <= 0:
+    if not flops or flops <= 0 or not peak_tflops or seconds <= 0:
         return None
     return flops / seconds / (peak_tflops * 1e12)
 

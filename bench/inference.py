@@ -63,33 +63,41 @@ def init_variables(config: Any) -> Any:
     return jax.jit(g.init)(jax.random.PRNGKey(0), x, x[..., :1])
 
 
-def bench_latency(config: Any, variables: Any, size: tuple[int, int], dtype: str, *, bucket: int, warmup: int,
+def make_predictor(config: Any, variables: Any, dtype: str, bucket: int) -> Predictor:
+    return Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
+
+
+def bench_latency(predictor: Predictor, size: tuple[int, int], dtype: str, *, warmup: int,
                   repeats: int) -> dict[str, Any]:
-    predictor = Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
+    """Batch-1 latency of one size; compiles are counted from this row's calls only (the predictor is shared
+    with the other rows of its dtype)."""
     image, trimap = sample(*size)
+    compiles, compile_s = predictor.num_compiles, predictor.compile_seconds
     # The first call compiles; time_calls times it on its own (first_call_s).
     before = device_peak_bytes()
     t = time_calls(lambda: predictor(image, trimap), lambda _: None, warmup=warmup, steps=repeats, time_first=True)
     peak = device_peak_bytes()
     # JAX cannot reset its peak counter: a peak that did not rise in this row may be an earlier row's.
     own_peak = peak if peak and (before is None or peak > before) else None
+    bucket = predictor.bucket
     return {
         "height": size[0], "width": size[1], "dtype": dtype,
         "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
         **t,
         "latency_ms": 1e3 * t["median_s"],
         "images_per_s": 1.0 / t["median_s"],
-        "compile_s": predictor.compile_seconds,
-        "num_compiles": predictor.num_compiles,
+        "compile_s": predictor.compile_seconds - compile_s,
+        "num_compiles": predictor.num_compiles - compiles,
         "peak_gib": own_peak / 2**30 if own_peak else None,
         "process_peak_gib": peak / 2**30 if peak else None,
     }
 
 
-def bench_mixed(config: Any, variables: Any, sizes: list[tuple[int, int]], dtype: str, *,
-                bucket: int) -> dict[str, Any]:
-    """One Predictor over every size in turn: which calls compiled, and the time of the others."""
-    predictor = Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
+def bench_mixed(predictor: Predictor, sizes: list[tuple[int, int]], dtype: str) -> dict[str, Any]:
+    """The predictor over every size in turn: which calls compiled, and the time of the others. The predictor
+    is the latency rows' one, so a bucket they compiled is not compiled again (no recompile after warm-up)."""
+    bucket = predictor.bucket
+    compiles, compile_s = predictor.num_compiles, predictor.compile_seconds
     images = []
     for k, size in enumerate(sizes):
         image, trimap = sample(*size, seed=k)
@@ -106,9 +114,8 @@ def bench_mixed(config: Any, variables: Any, sizes: list[tuple[int, int]], dtype
         "dtype": dtype, "bucket": bucket, "images": images,
         "distinct_sizes": len(set(sizes)),
         "distinct_buckets": len({r["padded"] for r in images}),
-        "num_compiles": predictor.num_compiles,
-        "compile_s": predictor.compile_seconds,
-        "predict_s": predictor.predict_seconds,
+        "num_compiles": predictor.num_compiles - compiles,
+        "compile_s": predictor.compile_seconds - compile_s,
         "mean_warm_s_per_image": sum(warm) / len(warm) if warm else None,
     }
 
@@ -137,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     variables = init_variables(config)
     rows: list[dict[str, Any]] = []
     mixed: list[dict[str, Any]] = []
+    predictors: dict[str, Predictor] = {}  # one per dtype: its compiled buckets carry over to the next rows
 
     def save() -> None:
         if args.out:
@@ -150,15 +158,18 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({**key, "error": "skipped: budget spent"})
             else:
                 try:
-                    rows.append(bench_latency(config, variables, size, dtype, bucket=args.bucket,
-                                              warmup=args.warmup, repeats=args.repeats))
+                    if dtype not in predictors:
+                        predictors[dtype] = make_predictor(config, variables, dtype, args.bucket)
+                    rows.append(bench_latency(predictors[dtype], size, dtype, warmup=args.warmup,
+                                              repeats=args.repeats))
                 except Exception as e:  # noqa: BLE001 - a size that does not fit is a result
                     rows.append({**key, "error": f"{type(e).__name__}: {str(e)[:2000]}"})
             save()
             print(format_table(rows[-1:], LATENCY_COLUMNS), flush=True)
     if args.mixed and budget.left() > 0:
         dtype = parse_list(args.dtypes, str)[0]
-        mixed.append(bench_mixed(config, variables, parse_list(args.mixed, parse_size), dtype, bucket=args.bucket))
+        predictor = predictors.get(dtype) or make_predictor(config, variables, dtype, args.bucket)
+        mixed.append(bench_mixed(predictor, parse_list(args.mixed, parse_size), dtype))
         save()
 
     print(f"\nBatch-1 prediction, {args.config} config, output stride {args.stride}")

@@ -190,22 +190,29 @@ def main(argv: list[str] | None = None) -> int:
 
     budget = Budget(args.budget_s)
     rows: list[dict[str, Any]] = []
+
+    def save() -> None:  # after every change: a run killed at its time limit keeps what finished
+        if args.out:
+            write_json(args.out, {"bench": "peer_torch", "threads": threads, "rows": rows})
+
     for size in parse_list(args.sizes):
         for batch in parse_list(args.batches):
             for dtype in parse_list(args.dtypes, str):
                 for stride in parse_list(args.strides):
                     for variant in parse_list(args.variants, str):
+                        key = {"framework": "torch", "variant": variant, "config": args.config, "size": size,
+                               "batch": batch, "dtype": dtype, "stride": stride}
                         if budget.left() <= 0:
-                            rows.append({"framework": "torch", "variant": variant, "config": args.config,
-                                         "size": size, "batch": batch, "dtype": dtype, "stride": stride,
-                                         "error": "skipped: budget spent"})
+                            rows.append({**key, "error": "skipped: budget spent"})
                         else:
-                            rows.append(bench_config(
+                            # Stays in the file if this process is killed before the row is done.
+                            rows.append({**key, "error": "not finished: killed at its time limit"})
+                            save()
+                            rows[-1] = bench_config(
                                 args.config, size, batch, dtype, stride, compile=variant == "compile",
                                 warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
-                            ))
-                        if args.out:  # after every row: a run cut off keeps what finished
-                            write_json(args.out, {"bench": "peer_torch", "threads": threads, "rows": rows})
+                            )
+                        save()
                         print(format_table(rows[-1:], COLUMNS), flush=True)
     print(format_table(rows, COLUMNS))
     return 0

@@ -63,6 +63,20 @@ def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, flo
     return lines
 
 
+def peer_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    """Every PyTorch row, so that a configuration where PyTorch ran and JAX did not still shows."""
+    lines = ["| device | variant | size | dtype | stride | batch | step ms | images/s | first step s | note |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, data in files:
+        rows = data.get("peer_rows", []) if data.get("bench") == "train_step" else data.get("rows", [])
+        for r in rows:
+            lines.append(
+                f"| {r.get('device', '-')} | {r.get('variant', '-')} | {r.get('size', '-')} | {r.get('dtype', '-')} "
+                f"| {r.get('stride', '-')} | {r.get('batch', '-')} | {_num(r.get('step_ms'), '.1f')} "
+                f"| {_num(r.get('images_per_s'), '.1f')} | {_num(r.get('first_step_s'), '.1f')} | {_error(r)} |")
+    return lines
+
+
 def inference_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     lines = ["| device | size | dtype | padded | latency ms | compile s | peak GiB | note |",
              "|---|---|---|---|---|---|---|---|"]
@@ -87,8 +101,8 @@ def load(paths: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
         for f in sorted(p.glob("*.json")) if p.is_dir() else [p]:
             try:
                 files.append((f, json.loads(f.read_text())))
-            except (OSError, ValueError) as e:
-                raise SystemExit(f"{f}: not a bench JSON file ({e})") from e
+            except (OSError, ValueError) as e:  # one bad file must not hide the others' results
+                print(f"skipping {f}: not a readable bench JSON file ({e})", file=sys.stderr)
     return files
 
 
@@ -107,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if train:
         table = train_table(train, peer_times(train + peer))
         out += ["Adversarial training step (D and G updates; ratios > 1: JAX is faster)", "", *table, ""]
+    if any(d.get("peer_rows") for _, d in train) or peer:
+        out += ["PyTorch peer", "", *peer_table(train + peer), ""]
     if infer:
         out += ["Full-resolution prediction, batch 1", "", *inference_table(infer), ""]
     out.append("Runs:")

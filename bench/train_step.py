@@ -76,9 +76,13 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
     step = make_sharded_step(config.train, mesh)
 
     start = time.perf_counter()
-    compiled = step.lower(state, data).compile()
+    lowered = step.lower(state, data)
+    compiled = lowered.compile()
     compile_s = time.perf_counter() - start
-    flops = xla_flops(compiled)
+    # MFU counts the program's own FLOPs (the lowered HLO, the same on every backend); the compiled count
+    # depends on the backend's fusions and XLA:GPU has returned -1 or undercounted dots in it.
+    compiled_flops = xla_flops(compiled)
+    flops = xla_flops(lowered) or compiled_flops
     memory = xla_memory(compiled)
     row = {
         "framework": "jax", "config": config_name, "size": size, "batch": batch, "dtype": dtype, "stride": stride,
@@ -86,6 +90,7 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
         "jax": jax.__version__,
         "compile_s": compile_s,
         "flops_per_step": flops,
+        "compiled_flops_per_step": compiled_flops,
         "gflops_per_step": flops / 1e9 if flops else None,
         "xla_memory": memory,
         "xla_gib": memory["total_bytes"] / 2**30 if memory and "total_bytes" in memory else None,
@@ -236,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     peak = args.peak_tflops_fp32 if dtype == "float32" and args.peak_tflops_fp32 else args.peak_tflops
                     row = run_child(args, size, batch, dtype, stride, peak, budget.timeout())
+                    rows.append(row)
+                    save()  # before the peer, which may run until the budget ends
                     # The peer runs even when JAX failed (PyTorch fitting where JAX ran out of memory is a
                     # result), but not once the budget is spent.
                     if args.peer and not args.compile_only and budget.left() > 0:
@@ -244,7 +251,6 @@ def main(argv: list[str] | None = None) -> int:
                             if peer.get("median_s") and row.get("median_s"):
                                 row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]
                                 row[f"torch_{peer['variant']}_over_jax"] = peer["median_s"] / row["median_s"]
-                    rows.append(row)
                     save()
                     print(format_table(rows[-1:], COLUMNS), flush=True)
 

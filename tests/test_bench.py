@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,8 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
 
     report = subprocess.run([sys.executable, "bench/report.py", str(out)], cwd=REPO, capture_output=True,
                             text=True, check=True).stdout
-    rows = [line for line in report.splitlines() if line.startswith("| cpu") or line.startswith("| - ")]
+    step_table = report.split("PyTorch peer")[0]
+    rows = [line for line in step_table.splitlines() if line.startswith("| cpu") or line.startswith("| - ")]
     assert len(rows) == 2
     assert f"| {good['step_ms']:.1f} |" in rows[1]
     assert "multiples of 32" in rows[0]
@@ -81,9 +83,10 @@ def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
     assert row["padded"] == "64x128" and row["num_compiles"] == 1
     assert row["latency_ms"] == pytest.approx(1e3 * row["median_s"])
     (mixed,) = data["mixed"]
-    # 64x96 and 60x90 share the 64x128 bucket; 64x64 is a second one.
-    assert [r["compiled"] for r in mixed["images"]] == [True, False, True]
-    assert mixed["num_compiles"] == mixed["distinct_buckets"] == 2
+    # The mixed run reuses the latency row's predictor: 64x96 and 60x90 fall in the 64x128 bucket it already
+    # compiled, and only 64x64, a new bucket, compiles.
+    assert [r["compiled"] for r in mixed["images"]] == [False, False, True]
+    assert mixed["distinct_buckets"] == 2 and mixed["num_compiles"] == 1
 
 
 def test_jax_bench_imports_neither_tensorflow_nor_torch(tmp_path: Path) -> None:
@@ -119,3 +122,30 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
     eager, compiled = -4, -3  # the two ratio columns
     assert (os16[eager].strip(), os16[compiled].strip()) == ("1.50", "2.50")
     assert (os8[eager].strip(), os8[compiled].strip()) == ("-", "-")
+
+
+def test_gpu_suite_script_runs_and_skips_every_part_without_budget(tmp_path: Path) -> None:
+    # The suite is meant for one unattended device call: catch shell errors (set -u, quoting) here, cheaply.
+    env = {**os.environ, "CONFIG": "test", "SIZE": "64", "BUDGET_S": "0", "OUT": str(tmp_path),
+           "PYTHON": sys.executable}
+    done = subprocess.run(["bash", "bench/gpu_suite.sh"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    skipped = [line for line in done.stdout.splitlines() if line.endswith("skipped, budget spent")]
+    assert len(skipped) == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["suite.log"]
+
+
+def test_gpu_memory_fraction_keeps_the_users_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.common import use_most_gpu_memory
+
+    for name in ("XLA_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_MEM_FRACTION"):
+        monkeypatch.delenv(name, raising=False)
+    use_most_gpu_memory()
+    assert os.environ["XLA_CLIENT_MEM_FRACTION"] == "0.95"
+    # A fraction under the deprecated name stays alone: jax raises when both names are set.
+    monkeypatch.delenv("XLA_CLIENT_MEM_FRACTION")
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.5")
+    use_most_gpu_memory()
+    assert "XLA_CLIENT_MEM_FRACTION" not in os.environ
+    assert os.environ["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.5"
