@@ -7,6 +7,7 @@ Nothing here imports JAX or torch at module level; the data bench runs without e
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -196,6 +197,8 @@ class Budget:
     """Wall-clock seconds left for a bench run (`None`: no limit), so that a run cut off by a device lease
     skips what it cannot finish instead of losing what it has."""
 
+    SPENT = "skipped: budget spent"  # the `error` of a row that was not started
+
     def __init__(self, seconds: float | None) -> None:
         self.end = None if seconds is None else time.monotonic() + seconds
 
@@ -213,6 +216,18 @@ def mfu(flops: float | None, seconds: float, peak_tflops: float | None) -> float
     if not flops or flops <= 0 or not peak_tflops or seconds <= 0:
         return None
     return flops / seconds / (peak_tflops * 1e12)
+
+
+def error_text(e: BaseException) -> str:
+    """A failed row's `error`: the exception's type and message, cut short (XLA's out-of-memory reports run
+    to pages)."""
+    return f"{type(e).__name__}: {str(e)[:2000]}"
+
+
+def config_grid(sizes: str, batches: str, dtypes: str, strides: str) -> list[tuple[int, int, str, int]]:
+    """(size, batch, dtype, stride) for every combination of the CLI lists, sizes outermost."""
+    return list(itertools.product(parse_list(sizes), parse_list(batches), parse_list(dtypes, str),
+                                  parse_list(strides)))
 
 
 def parse_list(text: str, cast: Callable[[str], Any] = int) -> list[Any]:

@@ -31,6 +31,7 @@ from alphagan_jax.models import build_generator  # noqa: E402
 from bench.common import (  # noqa: E402
     Budget,
     device_peak_bytes,
+    error_text,
     format_table,
     model_config,
     parse_list,
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         for dtype in parse_list(args.dtypes, str):
             key = {"height": size[0], "width": size[1], "dtype": dtype}
             if budget.left() <= 0:
-                rows.append({**key, "error": "skipped: budget spent"})
+                rows.append({**key, "error": Budget.SPENT})
             else:
                 try:
                     if dtype not in predictors:
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(bench_latency(predictors[dtype], size, dtype, warmup=args.warmup,
                                               repeats=args.repeats))
                 except Exception as e:  # noqa: BLE001 - a size that does not fit is a result
-                    rows.append({**key, "error": f"{type(e).__name__}: {str(e)[:2000]}"})
+                    rows.append({**key, "error": error_text(e)})
             save()
             print(format_table(rows[-1:], LATENCY_COLUMNS), flush=True)
     if args.mixed and budget.left() > 0:

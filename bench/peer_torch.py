@@ -32,6 +32,7 @@ from alphagan_jax.torch_reference.alphagan import (  # noqa: E402
 )
 from bench.common import (  # noqa: E402
     Budget,
+    config_grid,
     format_table,
     model_config,
     parse_list,
@@ -195,25 +196,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             write_json(args.out, {"bench": "peer_torch", "threads": threads, "rows": rows})
 
-    for size in parse_list(args.sizes):
-        for batch in parse_list(args.batches):
-            for dtype in parse_list(args.dtypes, str):
-                for stride in parse_list(args.strides):
-                    for variant in parse_list(args.variants, str):
-                        key = {"framework": "torch", "variant": variant, "config": args.config, "size": size,
-                               "batch": batch, "dtype": dtype, "stride": stride}
-                        if budget.left() <= 0:
-                            rows.append({**key, "error": "skipped: budget spent"})
-                        else:
-                            # Stays in the file if this process is killed before the row is done.
-                            rows.append({**key, "error": "not finished: killed at its time limit"})
-                            save()
-                            rows[-1] = bench_config(
-                                args.config, size, batch, dtype, stride, compile=variant == "compile",
-                                warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
-                            )
-                        save()
-                        print(format_table(rows[-1:], COLUMNS), flush=True)
+    for size, batch, dtype, stride in config_grid(args.sizes, args.batches, args.dtypes, args.strides):
+        for variant in parse_list(args.variants, str):
+            key = {"framework": "torch", "variant": variant, "config": args.config, "size": size, "batch": batch,
+                   "dtype": dtype, "stride": stride}
+            if budget.left() <= 0:
+                rows.append({**key, "error": Budget.SPENT})
+            else:
+                # Stays in the file if this process is killed before the row is done.
+                rows.append({**key, "error": "not finished: killed at its time limit"})
+                save()
+                rows[-1] = bench_config(
+                    args.config, size, batch, dtype, stride, compile=variant == "compile",
+                    warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
+                )
+            save()
+            print(format_table(rows[-1:], COLUMNS), flush=True)
     print(format_table(rows, COLUMNS))
     return 0
 

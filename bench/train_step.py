@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
     Budget,
+    config_grid,
     device_peak_bytes,
+    error_text,
     format_table,
     mfu,
     model_config,
@@ -124,11 +126,16 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
     return row
 
 
+def _jax_key(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int) -> dict[str, Any]:
+    """The keys that name a JAX row (what a failed or skipped row still carries)."""
+    return {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype, "stride": stride}
+
+
 def run_child(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, peak: float | None,
               timeout: float | None) -> dict[str, Any]:
     """`bench_jax` for one configuration in a fresh process (its own peak-memory counter; an OOM or a crash
     there is this row's error, not the run's end)."""
-    key = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype, "stride": stride}
+    key = _jax_key(args, size, batch, dtype, stride)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "row.json"
         cmd = [sys.executable, __file__, "--child", "--config", args.config, "--sizes", str(size),
@@ -150,15 +157,13 @@ def run_child(args: argparse.Namespace, size: int, batch: int, dtype: str, strid
 def child_main(args: argparse.Namespace) -> int:
     """One configuration in this process; an exception (out of memory above all) is written as the row's
     error so the parent can tell it from a crash."""
-    size, batch, dtype, stride = (parse_list(args.sizes)[0], parse_list(args.batches)[0],
-                                  parse_list(args.dtypes, str)[0], parse_list(args.strides)[0])
+    size, batch, dtype, stride = config_grid(args.sizes, args.batches, args.dtypes, args.strides)[0]
     try:
         row = bench_jax(args.config, size, batch, dtype, stride, warmup=args.warmup, steps=args.steps,
                         peak_tflops=args.peak_tflops, compile_only=args.compile_only)
     except Exception as e:  # noqa: BLE001 - a configuration that does not fit is a result
         traceback.print_exc()
-        row = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype,
-               "stride": stride, "error": f"{type(e).__name__}: {str(e)[:2000]}"}
+        row = {**_jax_key(args, size, batch, dtype, stride), "error": error_text(e)}
     write_json(args.out, {"bench": "train_step", "rows": [row]})
     return 0
 
@@ -170,7 +175,7 @@ def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride
     rows = []
     for variant in parse_list(args.peer_variants, str):
         if budget.left() <= 0:
-            rows.append({"framework": "torch", "variant": variant, "error": "skipped: budget spent"})
+            rows.append({"framework": "torch", "variant": variant, "error": Budget.SPENT})
             continue
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "peer.json"
@@ -229,30 +234,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             write_json(args.out, {"bench": "train_step", "rows": rows, "peer_rows": peer_rows})
 
-    for size in parse_list(args.sizes):
-        for batch in parse_list(args.batches):
-            for dtype in parse_list(args.dtypes, str):
-                for stride in parse_list(args.strides):
-                    key = {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype,
-                           "stride": stride}
-                    if budget.left() <= 0:
-                        rows.append({**key, "error": "skipped: budget spent"})
-                        save()
-                        continue
-                    peak = args.peak_tflops_fp32 if dtype == "float32" and args.peak_tflops_fp32 else args.peak_tflops
-                    row = run_child(args, size, batch, dtype, stride, peak, budget.timeout())
-                    rows.append(row)
-                    save()  # before the peer, which may run until the budget ends
-                    # The peer runs even when JAX failed (PyTorch fitting where JAX ran out of memory is a
-                    # result), but not once the budget is spent.
-                    if args.peer and not args.compile_only and budget.left() > 0:
-                        for peer in run_peer(args, size, batch, dtype, stride, budget):
-                            peer_rows.append(peer)
-                            if peer.get("median_s") and row.get("median_s"):
-                                row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]
-                                row[f"torch_{peer['variant']}_over_jax"] = peer["median_s"] / row["median_s"]
-                    save()
-                    print(format_table(rows[-1:], COLUMNS), flush=True)
+    for size, batch, dtype, stride in config_grid(args.sizes, args.batches, args.dtypes, args.strides):
+        if budget.left() <= 0:
+            rows.append({**_jax_key(args, size, batch, dtype, stride), "error": Budget.SPENT})
+            save()
+            continue
+        peak = args.peak_tflops_fp32 if dtype == "float32" and args.peak_tflops_fp32 else args.peak_tflops
+        row = run_child(args, size, batch, dtype, stride, peak, budget.timeout())
+        rows.append(row)
+        save()  # before the peer, which may run until the budget ends
+        # The peer runs even when JAX failed (PyTorch fitting where JAX ran out of memory is a result), but not
+        # once the budget is spent.
+        if args.peer and not args.compile_only and budget.left() > 0:
+            for peer in run_peer(args, size, batch, dtype, stride, budget):
+                peer_rows.append(peer)
+                if peer.get("median_s") and row.get("median_s"):
+                    row[f"torch_{peer['variant']}_step_ms"] = peer["step_ms"]
+                    row[f"torch_{peer['variant']}_over_jax"] = peer["median_s"] / row["median_s"]
+        save()
+        print(format_table(rows[-1:], COLUMNS), flush=True)
 
     print("\nJAX adversarial step (torch_*_over_jax > 1: JAX is faster)")
     print(format_table(rows, COLUMNS))
