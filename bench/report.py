@@ -25,6 +25,16 @@ def _error(row: dict[str, Any]) -> str:
     return str(row.get("error", "")).splitlines()[0][:80] if row.get("error") else ""
 
 
+def _header(*columns: str) -> list[str]:
+    """A markdown table's header and separator lines."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
+def _peer_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The PyTorch rows of a bench file: train_step's peer rows, or a bench/peer_torch.py file's rows."""
+    return data.get("peer_rows", []) if data.get("bench") == "train_step" else data.get("rows", [])
+
+
 def _key(row: dict[str, Any]) -> tuple:
     return tuple(row.get(k) for k in ("config", "size", "batch", "dtype", "stride"))
 
@@ -34,8 +44,7 @@ def peer_times(files: list[tuple[Path, dict[str, Any]]]) -> dict[tuple, float]:
     bench/peer_torch.py's own files (the GPU suite runs torch.compile on its own, after the targets)."""
     times = {}
     for _, data in files:
-        rows = data.get("peer_rows", []) if data.get("bench") == "train_step" else data.get("rows", [])
-        for r in rows:
+        for r in _peer_rows(data):
             if r.get("median_s"):
                 times[(_key(r), r["variant"])] = r["median_s"]
     return times
@@ -48,9 +57,8 @@ def _ratio(row: dict[str, Any], variant: str, peers: dict[tuple, float]) -> floa
 
 
 def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, float]) -> list[str]:
-    lines = ["| device | size | dtype | stride | batch | step ms | images/s | TFLOP/s | MFU | peak GiB | MiB/image "
-             "| torch eager / JAX | torch.compile / JAX | note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = _header("device", "size", "dtype", "stride", "batch", "step ms", "images/s", "TFLOP/s", "MFU", "peak GiB",
+                    "MiB/image", "torch eager / JAX", "torch.compile / JAX", "note")
     for _, data in files:
         for r in data["rows"]:
             lines.append(
@@ -65,11 +73,10 @@ def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, flo
 
 def peer_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     """Every PyTorch row, so that a configuration where PyTorch ran and JAX did not still shows."""
-    lines = ["| device | variant | size | dtype | stride | batch | step ms | images/s | first step s | note |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = _header("device", "variant", "size", "dtype", "stride", "batch", "step ms", "images/s", "first step s",
+                    "note")
     for _, data in files:
-        rows = data.get("peer_rows", []) if data.get("bench") == "train_step" else data.get("rows", [])
-        for r in rows:
+        for r in _peer_rows(data):
             lines.append(
                 f"| {r.get('device', '-')} | {r.get('variant', '-')} | {r.get('size', '-')} | {r.get('dtype', '-')} "
                 f"| {r.get('stride', '-')} | {r.get('batch', '-')} | {_num(r.get('step_ms'), '.1f')} "
@@ -78,8 +85,7 @@ def peer_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
 
 
 def inference_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    lines = ["| device | size | dtype | padded | latency ms | compile s | peak GiB | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = _header("device", "size", "dtype", "padded", "latency ms", "compile s", "peak GiB", "note")
     for _, data in files:
         for r in data["rows"]:
             lines.append(
