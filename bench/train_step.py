@@ -131,27 +131,35 @@ def _jax_key(args: argparse.Namespace, size: int, batch: int, dtype: str, stride
     return {"framework": "jax", "config": args.config, "size": size, "batch": batch, "dtype": dtype, "stride": stride}
 
 
+def _child_rows(cmd: list[str], timeout: float | None, timeout_note: str = "") -> list[dict[str, Any]] | str:
+    """Run a bench script (`cmd` without its --out) in a child process and return the rows of the JSON it
+    writes, or the error text when it times out, fails or writes no rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        try:
+            subprocess.run([*cmd, "--out", str(out)], check=True, timeout=timeout)
+            return json.loads(out.read_text())["rows"]
+        except subprocess.TimeoutExpired:
+            return f"timed out after {timeout:.0f} s{timeout_note}"
+        except (subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
+            return f"{type(e).__name__}: {e}"
+
+
 def run_child(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, peak: float | None,
               timeout: float | None) -> dict[str, Any]:
     """`bench_jax` for one configuration in a fresh process (its own peak-memory counter; an OOM or a crash
     there is this row's error, not the run's end)."""
-    key = _jax_key(args, size, batch, dtype, stride)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "row.json"
-        cmd = [sys.executable, __file__, "--child", "--config", args.config, "--sizes", str(size),
-               "--batches", str(batch), "--dtypes", dtype, "--strides", str(stride), "--warmup", str(args.warmup),
-               "--steps", str(args.steps), "--out", str(out)]
-        if peak:
-            cmd += ["--peak-tflops", str(peak)]
-        if args.compile_only:
-            cmd.append("--compile-only")
-        try:
-            subprocess.run(cmd, check=True, timeout=timeout)
-            return json.loads(out.read_text())["rows"][0]
-        except subprocess.TimeoutExpired:
-            return {**key, "error": f"timed out after {timeout:.0f} s (budget)"}
-        except (subprocess.SubprocessError, OSError, ValueError, KeyError, IndexError) as e:
-            return {**key, "error": f"{type(e).__name__}: {e}"}
+    cmd = [sys.executable, __file__, "--child", "--config", args.config, "--sizes", str(size),
+           "--batches", str(batch), "--dtypes", dtype, "--strides", str(stride), "--warmup", str(args.warmup),
+           "--steps", str(args.steps)]
+    if peak:
+        cmd += ["--peak-tflops", str(peak)]
+    if args.compile_only:
+        cmd.append("--compile-only")
+    rows = _child_rows(cmd, timeout, " (budget)")
+    if isinstance(rows, str) or not rows:
+        return {**_jax_key(args, size, batch, dtype, stride), "error": rows or "the child wrote no row"}
+    return rows[0]
 
 
 def child_main(args: argparse.Namespace) -> int:
@@ -177,21 +185,15 @@ def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride
         if budget.left() <= 0:
             rows.append({"framework": "torch", "variant": variant, "error": Budget.SPENT})
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "peer.json"
-            cmd = [sys.executable, str(PEER), "--config", args.config, "--size", str(size), "--batch", str(batch),
-                   "--dtype", dtype, "--stride", str(stride), "--variants", variant,
-                   "--warmup", str(args.warmup), "--steps", str(args.steps), "--out", str(out)]
-            if args.threads:
-                cmd += ["--threads", str(args.threads)]
-            timeout = budget.timeout(args.peer_timeout)
-            try:
-                subprocess.run(cmd, check=True, timeout=timeout)
-                rows += json.loads(out.read_text())["rows"]
-            except subprocess.TimeoutExpired:
-                rows.append({"framework": "torch", "variant": variant, "error": f"timed out after {timeout:.0f} s"})
-            except (subprocess.SubprocessError, OSError, ValueError, KeyError) as e:
-                rows.append({"framework": "torch", "variant": variant, "error": f"{type(e).__name__}: {e}"})
+        cmd = [sys.executable, str(PEER), "--config", args.config, "--size", str(size), "--batch", str(batch),
+               "--dtype", dtype, "--stride", str(stride), "--variants", variant,
+               "--warmup", str(args.warmup), "--steps", str(args.steps)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        result = _child_rows(cmd, budget.timeout(args.peer_timeout))
+        if isinstance(result, str):
+            result = [{"framework": "torch", "variant": variant, "error": result}]
+        rows += result
     return rows
 
 

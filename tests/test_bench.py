@@ -16,9 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def bench(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def bench(script: str, *args: str, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, f"bench/{script}", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=check)
 
 
 def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
@@ -52,8 +52,7 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
         assert peer_66["size"] == 66 and peer_66["step_ms"] > 0 and "torch_eager_over_jax" not in bad
         assert good["torch_eager_over_jax"] == pytest.approx(peer_64["median_s"] / seconds)
 
-    report = subprocess.run([sys.executable, "bench/report.py", str(out)], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout
+    report = bench("report.py", str(out), check=True).stdout
     step_table = report.split("PyTorch peer")[0]
     rows = [line for line in step_table.splitlines() if line.startswith("| cpu") or line.startswith("| - ")]
     assert len(rows) == 2
@@ -116,8 +115,7 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
         {**key, "variant": "eager", "median_s": 0.03}]}))
     (tmp_path / "b.json").write_text(json.dumps({"bench": "peer_torch", "rows": [
         {**key, "variant": "compile", "median_s": 0.05}]}))
-    report = subprocess.run([sys.executable, "bench/report.py", str(tmp_path)], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout
+    report = bench("report.py", str(tmp_path), check=True).stdout
     os16, os8 = [line.split("|") for line in report.splitlines() if line.startswith("| H100")]
     eager, compiled = -4, -3  # the two ratio columns
     assert (os16[eager].strip(), os16[compiled].strip()) == ("1.50", "2.50")
