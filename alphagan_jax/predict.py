@@ -1,25 +1,56 @@
-"""Matte one photo: ``python -m alphagan_jax.predict --workdir DIR --image x.jpg --trimap t.png --out out/``.
+"""Matte photos with a trained AlphaGAN: cut-outs, the matte, and optionally the subject on a new background.
 
-Writes ``out/alpha.png`` (8-bit matte) and ``out/cutout.png`` (RGBA whose colours are the foreground
-estimated by :func:`alphagan_jax.foreground.estimate_foreground_ml`, not the photo times alpha, so hair
-does not keep the old background's colour).
+One photo (outputs in OUT: alpha.png, cutout.png [, trimap.png] [, composite.png])::
+
+    python -m alphagan_jax.predict --workdir RUN --image photo.jpg --trimap trimap.png --out OUT
+    python -m alphagan_jax.predict --workdir RUN --image photo.jpg --mask mask.png --band 15 --out OUT
+
+A folder (outputs in OUT, named after each photo: NAME.alpha.png, NAME.cutout.png [, NAME.trimap.png]
+[, NAME.composite.png]; trimaps or masks paired with photos by file name, extension aside)::
+
+    python -m alphagan_jax.predict --workdir RUN --image-dir photos/ --mask-dir masks/ --out OUT
+        [--background beach.jpg | --background '#00ff00']
+
+alpha.png is the 8-bit matte; cutout.png is RGBA whose colours are the foreground estimated by Germer et
+al.'s multi-level method (not the photo times alpha, which keeps the old background's colour in hair);
+trimap.png is the trimap made from a mask (check and correct it, then pass it with --trimap);
+composite.png is that foreground over --background, resized to cover the photo and centred.
+
+Existing outputs are kept: a single photo stops with an error, a folder skips the photos already done
+(so a rerun finishes an interrupted one) unless --overwrite. New outputs replace old ones only once
+complete, so a photo that fails keeps what an earlier run wrote.
+
+exit status:
+  0  every photo written (or, in a folder, kept from an earlier run)
+  1  some photos failed (each named on stderr); all the others were written
+  2  nothing done: bad arguments, missing folder or checkpoint, unreadable background, existing outputs
+     of a single photo
+
+Library log chatter is hidden; --verbose or ALPHAGAN_VERBOSE=1 shows it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from alphagan_jax import cli_logging
+from alphagan_jax.background import composite
 from alphagan_jax.data import io
 from alphagan_jax.data.io import to_uint8
-from alphagan_jax.foreground import cutout
+from alphagan_jax.foreground import cutout, estimate_foreground_ml
 
 _log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_DONE = 0, 1, 2
 
 
 def predict_image(
@@ -35,63 +66,220 @@ def predict_image(
     Returns:
       (alpha uint8 HxW, cut-out uint8 HxWx4 RGBA).
     """
-    if image.shape[:2] != trimap.shape:
-        raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} but trimap is "
-                         f"{trimap.shape[1]}x{trimap.shape[0]}")
+    _check_sizes(image, trimap)
     alpha = to_uint8(np.asarray(predict(image, trimap)))
     return alpha, cutout(image, alpha)
 
 
-def write_outputs(
-    out_dir: str | Path, alpha: np.ndarray, rgba: np.ndarray, overwrite: bool = False
-) -> tuple[Path, Path]:
-    """Write ``alpha.png`` and ``cutout.png`` into `out_dir` (created); existing ones only with `overwrite`."""
-    out = Path(out_dir)
-    for name in ("alpha.png", "cutout.png"):
-        if (out / name).exists() and not overwrite:
-            raise FileExistsError(f"{out / name} already exists: choose another --out or pass --overwrite")
-    return io.write_png(out / "alpha.png", alpha), io.write_png(out / "cutout.png", rgba)
+def matte_outputs(
+    predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    image: np.ndarray,
+    trimap: np.ndarray,
+    background: Any = None,
+) -> dict[str, np.ndarray]:
+    """{'alpha': uint8 HxW, 'cutout': uint8 HxWx4 [, 'composite': uint8 HxWx3]} of one photo.
+
+    The foreground is estimated once and used for both the cut-out and the composite.
+    """
+    _check_sizes(image, trimap)
+    alpha = to_uint8(np.asarray(predict(image, trimap)))
+    fg, _ = estimate_foreground_ml(image, alpha)
+    out = {"alpha": alpha, "cutout": to_uint8(np.concatenate([fg, alpha[:, :, None] / 255.0], axis=2))}
+    if background is not None:
+        out["composite"] = composite(fg, alpha, background)
+    return out
+
+
+def _check_sizes(image: np.ndarray, trimap: np.ndarray) -> None:
+    if image.shape[:2] != trimap.shape:
+        raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} but trimap is "
+                         f"{trimap.shape[1]}x{trimap.shape[0]}")
+
+
+def output_paths(out_dir: str | Path, name: str, kinds: list[str]) -> dict[str, Path]:
+    """OUT/<kind>.png for a single photo (`name` ''), OUT/<name>.<kind>.png in folder mode."""
+    prefix = f"{name}." if name else ""
+    return {k: Path(out_dir) / f"{prefix}{k}.png" for k in kinds}
+
+
+def write_outputs(paths: dict[str, Path], arrays: dict[str, np.ndarray]) -> None:
+    """Write every array to its path, each through a temporary file renamed into place, so an
+    interrupted or failed write never leaves a truncated PNG or removes an earlier complete one."""
+    for kind, path in paths.items():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            io.write_png(tmp, arrays[kind])
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m alphagan_jax.predict", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--workdir", required=True, help="training workdir holding the checkpoints")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
-    p.add_argument("--image", required=True, help="RGB photo")
-    p.add_argument("--trimap", required=True, help="trimap (0 background, 128 unknown, 255 foreground)")
+    photos = p.add_mutually_exclusive_group(required=True)
+    photos.add_argument("--image", help="one RGB photo")
+    photos.add_argument("--image-dir", help="a folder of photos")
+    guide = p.add_mutually_exclusive_group(required=True)
+    guide.add_argument("--trimap", help="trimap of --image (0 background, 128 unknown, 255 foreground)")
+    guide.add_argument("--mask", help="rough binary or soft mask of --image (white = subject)")
+    guide.add_argument("--trimap-dir", help="trimaps of --image-dir, named like the photos")
+    guide.add_argument("--mask-dir", help="masks of --image-dir, named like the photos")
+    p.add_argument("--band", type=int, default=10,
+                   help="with a mask: unknown pixels on each side of its boundary (default 10)")
+    p.add_argument("--mask-thresholds", default="0.1,0.9",
+                   help="with a mask: LOW,HIGH; values <= LOW are background, >= HIGH foreground, "
+                        "between unknown (default 0.1,0.9)")
+    p.add_argument("--background", help="also write composite.png over this image file or colour '#rrggbb'")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--unknown-value", type=int, default=None,
-                   help="the trimap's unknown value if not 128 (default: auto-detect, with a warning)")
+                   help="the trimaps' unknown value if not 128 (default: auto-detect, with a warning)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     p.add_argument("--bf16", action="store_true", help="bfloat16 compute")
-    p.add_argument("--overwrite", action="store_true", help="replace alpha.png/cutout.png in --out")
-    return p.parse_args(argv)
+    p.add_argument("--bucket", type=int, default=None,
+                   help="pad sides to a multiple of this (of 32); photos of sizes within one bucket share a "
+                        "compile (default: 32 for one photo, 64 for a folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs in --out")
+    p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
+    args = p.parse_args(argv)
+    folder = args.image_dir is not None
+    if folder != (args.trimap_dir is not None or args.mask_dir is not None):
+        p.error("--image goes with --trimap or --mask; --image-dir with --trimap-dir or --mask-dir")
+    if args.band < 0:
+        p.error(f"--band must be >= 0, got {args.band}")
+    try:
+        low, high = (float(v) for v in args.mask_thresholds.split(","))
+    except ValueError:
+        p.error(f"--mask-thresholds takes LOW,HIGH, got {args.mask_thresholds!r}")
+    if not 0 <= low < high <= 1:
+        p.error(f"--mask-thresholds needs 0 <= LOW < HIGH <= 1, got {args.mask_thresholds}")
+    args.thresholds = (low, high)
+    if folder and Path(args.out).resolve() == Path(args.image_dir).resolve():
+        p.error("--out must differ from --image-dir (outputs would be read as photos on the next run)")
+    args.folder = folder
+    args.bucket = args.bucket or (64 if folder else 32)
+    return args
+
+
+def _jobs(args: argparse.Namespace) -> list:
+    from alphagan_jax.predict_inputs import Job, pair_folder
+
+    if not args.folder:
+        return [Job("", Path(args.image), trimap=_path(args.trimap), mask=_path(args.mask))]
+    if args.trimap_dir is not None:
+        return pair_folder(args.image_dir, args.trimap_dir, "trimap")
+    return pair_folder(args.image_dir, args.mask_dir, "mask")
+
+
+def _path(p: str | None) -> Path | None:
+    return None if p is None else Path(p)
+
+
+def _kinds(args: argparse.Namespace) -> list[str]:
+    kinds = ["alpha", "cutout"]
+    if args.mask is not None or args.mask_dir is not None:
+        kinds.append("trimap")  # the trimap used, for the user to check and correct
+    if args.background is not None:
+        kinds.append("composite")
+    return kinds
+
+
+def run(args: argparse.Namespace) -> int:
+    """Matte every job; returns the exit status (see the module docstring)."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from alphagan_jax.predict_inputs import load_job
+
+    start = time.perf_counter()
+    background = None
+    if args.background is not None:
+        from alphagan_jax.background import load_background
+
+        background = load_background(args.background)  # before any work: a typo should cost nothing
+    jobs, kinds = _jobs(args), _kinds(args)
+    todo, kept = [], []
+    for job in jobs:
+        paths = output_paths(args.out, job.name, kinds)
+        existing = [p for p in paths.values() if p.exists()]
+        if existing and not args.overwrite:
+            if not args.folder:
+                raise FileExistsError(f"{existing[0]} already exists: choose another --out or pass --overwrite")
+            kept.append(job.name)
+        else:
+            todo.append((job, paths))
+    if kept:
+        _log.warning("kept the outputs of %d photos already in %s (pass --overwrite to redo them): %s%s",
+                     len(kept), args.out, ", ".join(kept[:10]), " ..." if len(kept) > 10 else "")
+    predictor, step, failed, written = None, None, [], 0
+    with logging_redirect_tqdm(), tqdm(todo, desc="predict", unit="photo", disable=None) as bar:
+        for job, paths in bar:
+            try:
+                image, trimap = load_job(job, unknown_value=args.unknown_value, band=args.band,
+                                         thresholds=args.thresholds)
+                if predictor is None:  # after the first photo is read: a bad single photo fails fast
+                    predictor, step = _load_predictor(args)
+                arrays = matte_outputs(predictor, image, trimap, background)
+                arrays["trimap"] = trimap
+                write_outputs(paths, arrays)
+                written += 1
+            except _ModelError:
+                raise
+            except Exception as e:  # noqa: BLE001 - one bad photo must never stop the others
+                # File errors name their file already; anything else also needs its type to be understood.
+                why = str(e) if isinstance(e, (OSError, ValueError)) else f"{type(e).__name__}: {e}"
+                _log.error("%s", f"{job.name}: {why}" if job.name else why)
+                failed.append(job.name or str(job.image))
+    _summary(args, step, written, kept, failed, predictor, time.perf_counter() - start)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+class _ModelError(Exception):
+    """The checkpoint could not be restored: nothing can be matted."""
+
+
+def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
+    from alphagan_jax.inference import predictor_from_checkpoint
+
+    try:
+        predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
+                                                       bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+    except (OSError, ValueError) as e:
+        raise _ModelError(str(e)) from e
+    return predictor, step
+
+
+def _summary(args: argparse.Namespace, step: int | None, written: int, kept: list, failed: list,
+             predictor: Any, seconds: float) -> None:
+    parts = [f"wrote {written} photo{'s' if written != 1 else ''} to {args.out}"]
+    if step is not None:
+        parts[0] = f"step {step}: " + parts[0]
+    if kept:
+        parts.append(f"kept {len(kept)} done earlier")
+    if failed:
+        parts.append(f"{len(failed)} failed: {', '.join(str(f) for f in failed[:10])}"
+                     f"{' ...' if len(failed) > 10 else ''}")
+    if predictor is not None and written:
+        parts.append(f"{seconds:.1f} s, {seconds / written:.2f} s/photo, {predictor.num_compiles} compiles")
+    print("; ".join(parts))
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    cli_logging.setup(args.verbose)
     try:
-        image = io.read_rgb(args.image)
-        trimap = io.read_trimap(args.trimap, unknown_value=args.unknown_value)
-        if image.shape[:2] != trimap.shape:
-            raise ValueError(f"image {args.image} is {image.shape[1]}x{image.shape[0]} but trimap "
-                             f"{args.trimap} is {trimap.shape[1]}x{trimap.shape[0]}")
-        if not (trimap == 128).any():
-            _log.warning("trimap %s has no unknown (128) pixel: the matte is the trimap itself", args.trimap)
-        from alphagan_jax.inference import predictor_from_checkpoint
-
-        predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
-                                                       bucket=32, tta=args.tta, bf16=args.bf16)
-        alpha, rgba = predict_image(predictor, image, trimap)
-        alpha_path, cutout_path = write_outputs(args.out, alpha, rgba, overwrite=args.overwrite)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"step {step}: wrote {alpha_path} and {cutout_path}")
-    return 0
+        return run(args)
+    except _ModelError as e:
+        _log.error("%s", e)
+    except (OSError, ValueError) as e:  # missing folder, unreadable background, existing outputs
+        _log.error("%s", e)
+    return EXIT_NOTHING_DONE
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""Quiet command lines: the project's own messages by default, library chatter only when asked for.
+
+Restoring one checkpoint makes Orbax log ~30 INFO/WARNING records through absl (handler registries, read
+throughput, "Given directory is read only"), JAX logs that it found no TPU, and TensorFlow's C++ start-up
+prints oneDNN notices. None of that concerns a person running ``predict`` or ``evaluate.py``. Every CLI
+calls :func:`setup` first thing in ``main``, before JAX or TensorFlow is imported:
+
+* default: the project's loggers (``alphagan_jax.*``, ``evaluate``, ``train``) at INFO, printed as the bare
+  message (warnings and errors prefixed ``warning:``/``error:``); JAX at WARNING (its warnings, such as a
+  GPU without a CUDA jaxlib, concern the user); absl/Orbax/TensorFlow at ERROR; TensorFlow's and XLA's C++
+  logs at ERROR (``TF_CPP_MIN_LOG_LEVEL=2``, unless already set).
+* ``--verbose`` or ``ALPHAGAN_VERBOSE=1``: everything at INFO, with level and logger name.
+
+Errors stay visible either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+VERBOSE_ENV = "ALPHAGAN_VERBOSE"
+PROJECT_LOGGERS = ("alphagan_jax", "evaluate", "train")
+# Loggers whose INFO/WARNING records are implementation detail to a user. Orbax logs through absl.
+CHATTY_LOGGERS = ("absl", "orbax", "tensorflow", "tensorflow_datasets", "h5py")
+# Libraries whose warnings can concern the user (JAX: "a GPU is present but jaxlib has no CUDA").
+WARNING_LOGGERS = ("jax", "jaxlib")
+
+
+def verbose_requested(flag: bool = False) -> bool:
+    """`flag`, or the environment variable ALPHAGAN_VERBOSE set to 1/true/yes/on."""
+    return bool(flag) or os.environ.get(VERBOSE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class _PersonFormatter(logging.Formatter):
+    """INFO as the bare message (it is what the user asked for); other levels prefixed with theirs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno == logging.INFO:
+            return message
+        return f"{record.levelname.lower()}: {message}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at each record (pytest and tqdm swap it), never a stale stream."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
+def setup(verbose: bool = False) -> bool:
+    """Configure logging for a command line; returns whether verbose output is on.
+
+    Call before importing JAX or TensorFlow: their C++ log level is read from the environment at import.
+    Replaces absl's root handler (``app.run`` installs one with its own line format) and any handler an
+    earlier call added, and leaves other handlers (pytest's) alone, so it may be called again.
+    """
+    verbose = verbose_requested(verbose)
+    if not verbose:
+        # 2 hides C++ INFO and WARNING records (TensorFlow's oneDNN notice, XLA's), keeps errors. setdefault:
+        # a user who exported their own level keeps it.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, _StderrHandler) or type(h).__name__ == "ABSLHandler":
+            root.removeHandler(h)
+    handler = _StderrHandler()
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(_PersonFormatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+    for name in WARNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    if "absl.logging" in sys.modules:
+        # absl keeps its own verbosity, which it applies to the 'absl' logger when flags are parsed.
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
+    return verbose
