@@ -12,16 +12,22 @@ Score mode (no model; scores existing prediction PNGs)::
 Both write OUT/metrics.csv (one row per image, written as it is scored) and OUT/summary.json (means over
 scored images and counts of skipped and failed ones); model mode also writes OUT/alpha/<name>.png and
 the number of XLA compiles.
+
+exit status:
+  0  every image scored (or, without ground truth or unknown pixels, predicted and counted as such)
+  1  some images failed (an error row each in metrics.csv, named on stderr); the others were scored
+  2  nothing done: bad arguments, missing folder or checkpoint, earlier results in --out
+
+Library log chatter is hidden; --verbose or ALPHAGAN_VERBOSE=1 shows it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from alphagan_jax import cli_logging
 
 _log = logging.getLogger("evaluate")
 
@@ -53,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(default: auto-detect, with a warning)")
     p.add_argument("--workers", type=int, default=None, help="metric processes (default: every core)")
     p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
+    p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = p.parse_args(argv)
     score_mode = any([args.pred_dir, args.alpha_dir, args.trimap_dir])
     if score_mode and args.workdir:
@@ -100,8 +107,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    cli_logging.setup(args.verbose)
     try:
         summary = run(args)
     except (OSError, ValueError) as e:  # missing/empty folders, no checkpoint, corrupt checkpoint
@@ -114,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if "num_compiles" in summary:
         print(f"compiles: {summary['num_compiles']}")
     print(f"wrote {args.out}/metrics.csv and summary.json")
-    return 0
+    return 1 if summary["num_errors"] else 0
 
 
 if __name__ == "__main__":
