@@ -11,14 +11,22 @@ calls :func:`setup` first thing in ``main``, before JAX or TensorFlow is importe
   logs at ERROR (``TF_CPP_MIN_LOG_LEVEL=2``, unless already set).
 * ``--verbose`` or ``ALPHAGAN_VERBOSE=1``: everything at INFO, with level and logger name.
 
+TensorFlow 2.21 logs its oneDNN notice through absl's C++ logging at import, which ignores
+``TF_CPP_MIN_LOG_LEVEL``; CLIs that train call :func:`import_tensorflow_quietly`, which drops the INFO
+lines TensorFlow writes to the process's stderr while it is imported and passes every other line on.
+
 Errors stay visible either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
 
 VERBOSE_ENV = "ALPHAGAN_VERBOSE"
 PROJECT_LOGGERS = ("alphagan_jax", "evaluate", "train")
@@ -90,3 +98,42 @@ def setup(verbose: bool = False) -> bool:
 
         absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.ERROR)
     return verbose
+
+
+# Native INFO records as absl/glog write them ("I1130 07:01:02.123456 123 file.cc:45] ...") and the notice
+# absl prints before its first record when the program never called absl::InitializeLog().
+_NATIVE_INFO = re.compile(r"^I\d{4} |^WARNING: All log messages before absl::InitializeLog\(\)")
+
+
+@contextlib.contextmanager
+def native_info_filtered() -> Iterator[None]:
+    """Hold what C/C++ code (and Python) writes to file descriptor 2 inside the block, then pass on every
+    line but native INFO records. Only for short blocks such as an import: output appears at the end."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines(keepends=True):
+                if not _NATIVE_INFO.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def import_tensorflow_quietly(verbose: bool = False) -> None:
+    """Import TensorFlow now, without its start-up INFO lines unless verbose; no-op if it is missing
+    (hosts without TensorFlow) or already imported."""
+    if "tensorflow" in sys.modules:
+        return
+    context = contextlib.nullcontext() if verbose_requested(verbose) else native_info_filtered()
+    with context:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass

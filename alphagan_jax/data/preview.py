@@ -1,6 +1,9 @@
 """Save a grid of training samples: one row per sample, columns image | trimap | alpha | fg | bg.
 
 python -m alphagan_jax.data.preview --config configs/synthetic.py --out grid.png [--num 4] [--seed 0]
+
+Exit status: 0 written; 2 nothing written (missing config, unreadable data). Library log chatter is hidden;
+--verbose or ALPHAGAN_VERBOSE=1 shows it.
 """
 
 from __future__ import annotations
@@ -44,19 +47,28 @@ def sample_grid(batch: dict[str, np.ndarray], num: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="config file with get_config() (has .data)")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--num", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = parser.parse_args(argv)
+    from alphagan_jax import cli_logging
+
+    verbose = cli_logging.setup(args.verbose)  # before TensorFlow is imported: it reads its log level then
+    cli_logging.import_tensorflow_quietly(verbose)
     from alphagan_jax.data import make_train_iterator
 
-    config = load_config(args.config)
-    it = make_train_iterator(
-        config.data, global_batch_size=args.num, seed=args.seed, process_index=0, process_count=1
-    )
-    write_png(args.out, sample_grid(next(it), args.num))
+    try:
+        config = load_config(args.config)
+        it = make_train_iterator(
+            config.data, global_batch_size=args.num, seed=args.seed, process_index=0, process_count=1
+        )
+        write_png(args.out, sample_grid(next(it), args.num))
+    except (OSError, ValueError) as e:  # data errors name the file (ImageReadError is a ValueError)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out}")
     return 0
 

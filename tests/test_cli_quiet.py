@@ -1,0 +1,147 @@
+"""Every command line, run as a user runs it: no library INFO chatter on stderr, and exit codes that say
+whether anything failed (0 all done, 1 some images failed, 2 nothing done; train.py: 1 on an error)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import write_image
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# What library chatter looks like: Python INFO records (absl's, JAX's), native absl/glog INFO lines
+# ("I1130 07:01:02.1 ..."), and the notice absl prints before its first native line; any line at all
+# from absl, Orbax, TensorFlow's oneDNN notice or JAX's TPU probe.
+CHATTER = re.compile(r"^(INFO\b|I\d{4} )|absl|orbax|oneDNN|libtpu|xla_bridge", re.MULTILINE | re.IGNORECASE)
+
+
+def run_cli(args: list[str], verbose: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run `python ARGS` in the repository as a user would: no log-level variables of the test session."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "JAX_PLATFORMS", "ALPHAGAN_VERBOSE")}
+    if verbose:
+        env["ALPHAGAN_VERBOSE"] = "1"
+    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def assert_quiet(proc: subprocess.CompletedProcess) -> None:
+    found = CHATTER.findall(proc.stderr)
+    assert not found, f"library chatter on stderr: {found}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def _photo(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return np.stack([(xx * 3) % 256, (yy * 5) % 256, (xx + yy) % 256], -1).astype(np.uint8)
+
+
+def _trimap(h: int, w: int) -> np.ndarray:
+    t = np.zeros((h, w), np.uint8)
+    t[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 128
+    t[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3] = 255
+    return t
+
+
+@pytest.fixture
+def test_set(tmp_path) -> Path:
+    """A 'folder' layout (image/, trimap/, alpha/) with two good images and one corrupt one."""
+    root = tmp_path / "set"
+    for name in ("a", "b"):
+        write_image(root / "image" / f"{name}.png", _photo(40, 56))
+        write_image(root / "trimap" / f"{name}.png", _trimap(40, 56))
+        write_image(root / "alpha" / f"{name}.png", (_trimap(40, 56) > 0).astype(np.uint8) * 255)
+    (root / "image" / "c.png").write_bytes(b"corrupt")
+    write_image(root / "trimap" / "c.png", _trimap(40, 56))
+    write_image(root / "alpha" / "c.png", _trimap(40, 56))
+    return root
+
+
+def test_predict_is_quiet_unless_verbose(trained_workdir, test_set, tmp_path):
+    args = ["-m", "alphagan_jax.predict", "--workdir", str(trained_workdir),
+            "--image", str(test_set / "image" / "a.png"), "--trimap", str(test_set / "trimap" / "a.png")]
+    quiet = run_cli([*args, "--out", str(tmp_path / "quiet")])
+    assert quiet.returncode == 0, quiet.stderr
+    assert_quiet(quiet)
+    assert "wrote 1 photo" in quiet.stdout
+    # The check can fail: verbose output holds exactly the records the default hides.
+    verbose = run_cli([*args, "--out", str(tmp_path / "verbose")], verbose=True)
+    assert verbose.returncode == 0 and CHATTER.search(verbose.stderr), verbose.stderr
+    # A folder with a corrupt photo: the others are written, the bad one is named, status 1.
+    folder = run_cli(["-m", "alphagan_jax.predict", "--workdir", str(trained_workdir), "--image-dir",
+                      str(test_set / "image"), "--trimap-dir", str(test_set / "trimap"), "--out",
+                      str(tmp_path / "folder")])
+    assert folder.returncode == 1 and "c.png" in folder.stderr
+    assert_quiet(folder)
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == [
+        "a.alpha.png", "a.cutout.png", "b.alpha.png", "b.cutout.png"]
+
+
+def test_evaluate_is_quiet_and_exits_1_when_an_image_failed(trained_workdir, test_set, tmp_path):
+    proc = run_cli(["evaluate.py", "--workdir", str(trained_workdir), "--data", "folder", "--data-path",
+                    str(test_set), "--out", str(tmp_path / "eval"), "--workers", "1"])
+    assert proc.returncode == 1 and "c.png" in proc.stderr, proc.stderr
+    assert_quiet(proc)
+    assert "2/3 images scored" in proc.stdout
+    missing = run_cli(["evaluate.py", "--workdir", str(tmp_path / "nothing"), "--data", "folder",
+                       "--data-path", str(test_set), "--out", str(tmp_path / "eval2")])
+    assert missing.returncode == 2 and "nothing" in missing.stderr
+    assert_quiet(missing)
+
+
+def test_train_is_quiet(trained_workdir, tmp_path):
+    # One more step on a copy of the session's 2-step run: TensorFlow's start-up, a restore, a step
+    # (compiled once per session: the persistent cache), validation and two saves.
+    workdir = tmp_path / "run"
+    shutil.copytree(trained_workdir, workdir)
+    proc = run_cli(["train.py", "--config", "configs/test.py", "--workdir", str(workdir),
+                    "--config.train.num_steps=3"])
+    assert proc.returncode == 0, proc.stderr
+    assert_quiet(proc)
+    assert "resumed from" in proc.stderr + proc.stdout and (workdir / "checkpoints" / "3").is_dir()
+    bad = run_cli(["train.py", "--config", "configs/test.py", "--workdir", str(tmp_path / "bad"),
+                   "--config.data.source=folder", f"--config.data.path={tmp_path / 'no_such_data'}"])
+    assert bad.returncode == 1 and "no_such_data" in bad.stderr
+    assert_quiet(bad)
+
+
+def test_weights_is_quiet(tmp_path):
+    from alphagan_jax.weights import _expected_shapes
+
+    rng = np.random.default_rng(0)
+    state = {k: rng.standard_normal(s, np.float32) for k, s in _expected_shapes().items()}
+    state = {k: np.abs(v) if k.endswith("running_var") else v for k, v in state.items()}
+    np.savez(tmp_path / "resnet50.npz", **state)
+    proc = run_cli(["-m", "alphagan_jax.weights", "--torchvision", str(tmp_path / "resnet50.npz"),
+                    "--out", str(tmp_path / "weights")])
+    assert proc.returncode == 0, proc.stderr
+    assert_quiet(proc)
+    assert (tmp_path / "weights" / "encoder").is_dir()
+    del state["conv1.weight"]
+    np.savez(tmp_path / "broken.npz", **state)
+    bad = run_cli(["-m", "alphagan_jax.weights", "--torchvision", str(tmp_path / "broken.npz"),
+                   "--out", str(tmp_path / "weights2")])
+    assert bad.returncode == 2 and "conv1.weight" in bad.stderr
+    assert_quiet(bad)
+
+
+def test_data_tools_are_quiet(tmp_path):
+    write_image(tmp_path / "alpha" / "good.png", (_trimap(30, 30) > 0).astype(np.uint8) * 255)
+    (tmp_path / "alpha" / "bad.png").write_bytes(b"corrupt")
+    trimaps = run_cli(["-m", "alphagan_jax.data.trimap", "--alpha", str(tmp_path / "alpha"), "--out",
+                       str(tmp_path / "trimaps")])
+    assert trimaps.returncode == 1 and "bad.png" in trimaps.stderr
+    assert_quiet(trimaps)
+    assert (tmp_path / "trimaps" / "good.png").is_file()
+    preview = run_cli(["-m", "alphagan_jax.data.preview", "--config", "configs/test.py", "--out",
+                       str(tmp_path / "grid.png"), "--num", "2"])
+    assert preview.returncode == 0, preview.stderr
+    assert_quiet(preview)
+    assert (tmp_path / "grid.png").is_file()
