@@ -4,36 +4,45 @@ Override any config field on the command line (`--config.train.batch_size=8`); a
 error. Rerunning with the same workdir resumes from its latest checkpoint. SIGTERM/SIGINT save a
 checkpoint and exit. Multi-host: `--config.train.distributed=True` or ALPHAGAN_DISTRIBUTED=1 calls
 `jax.distributed.initialize()` (it reads the cluster from the environment, e.g. on TPU pods or SLURM).
+
+Exit status: 0 trained to train.num_steps (or stopped by SIGTERM/SIGINT after saving); 1 stopped on an
+error named on stderr (a non-finite loss, a config mistake, a bad data file; the last good checkpoint is
+kept). Library log chatter is hidden; --verbose or ALPHAGAN_VERBOSE=1 shows it, and tracebacks.
 """
 
 import os
 import sys
 
 from absl import app, flags
-from absl import logging as absl_logging
 from ml_collections import config_flags
+
+from alphagan_jax import cli_logging
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/synthetic.py", "Training config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, TensorBoard, metrics.jsonl.")
+_VERBOSE = flags.DEFINE_bool("verbose", False, "Show library logs (also ALPHAGAN_VERBOSE=1).")
 flags.mark_flags_as_required(["workdir"])
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    # Before JAX and TensorFlow are imported; replaces absl's log handler. Orbax's per-save records go.
+    verbose = cli_logging.setup(_VERBOSE.value)
     config = _CONFIG.value
     if config.train.distributed or os.environ.get("ALPHAGAN_DISTRIBUTED") == "1":
         import jax
 
         jax.distributed.initialize()
-    # Orbax logs every save step at INFO through absl; keep the console to the progress bar.
-    absl_logging.set_verbosity(absl_logging.WARNING)
 
+    cli_logging.import_tensorflow_quietly(verbose)  # tf.data: its start-up INFO lines ignore TF_CPP_MIN_LOG_LEVEL
     from alphagan_jax.trainer import NonFiniteLossError, train_and_evaluate
 
     try:
         train_and_evaluate(config, _WORKDIR.value)
-    except NonFiniteLossError as e:
+    except (NonFiniteLossError, OSError, ValueError) as e:  # ImageReadError and config errors name the cause
+        if verbose:
+            raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
 
