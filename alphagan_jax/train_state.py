@@ -31,8 +31,24 @@ class GanState(struct.PyTreeNode):
     d: NetState
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(train: ml_collections.ConfigDict) -> float | optax.Schedule:
+    """train.lr, or with train.lr_schedule='cosine' a linear warm-up over train.warmup_steps to train.lr,
+    then a cosine decay to train.lr * train.lr_end_factor at train.num_steps."""
+    if train.lr_schedule == "constant":
+        return train.lr
+    if train.lr_schedule != "cosine":
+        raise ValueError(f"train.lr_schedule={train.lr_schedule!r}; allowed: {', '.join(SCHEDULES)}")
+    return optax.warmup_cosine_decay_schedule(
+        init_value=0.0, peak_value=train.lr, warmup_steps=train.warmup_steps,
+        decay_steps=max(train.num_steps, train.warmup_steps + 1), end_value=train.lr * train.lr_end_factor,
+    )
+
+
 def make_optimizer(train: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    return optax.adam(train.lr, b1=train.b1, b2=train.b2)
+    return optax.adam(learning_rate(train), b1=train.b1, b2=train.b2)
 
 
 def _check_pretrained(converted: dict, initial: dict, source: str) -> None:

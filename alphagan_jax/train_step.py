@@ -81,7 +81,9 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
         l_alpha = losses.alpha_loss(alpha, alpha_gt, trimap)
         l_comp = losses.composition_loss(alpha, fg, bg, image, trimap)
         l_gan = losses.generator_gan_loss(logits)
-        total = train.w_alpha * l_alpha + train.w_comp * l_comp + train.w_gan * l_gan
+        # A warm-up without the GAN term lets G learn the matte before D's opinion counts (gan_start_step).
+        w_gan = jnp.where(state.step >= train.gan_start_step, train.w_gan, 0.0)
+        total = train.w_alpha * l_alpha + train.w_comp * l_comp + w_gan * l_gan
         return total, (l_alpha, l_comp, l_gan)
 
     (g_loss, (l_alpha, l_comp, l_gan)), d_alpha = jax.value_and_grad(g_loss_fn, has_aux=True)(alpha)

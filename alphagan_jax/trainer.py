@@ -16,9 +16,10 @@ import numpy as np
 from tqdm import tqdm
 
 from alphagan_jax.checkpoint import RunCheckpoints
+from alphagan_jax.data.sources import check_held_out
 from alphagan_jax.models import build_generator
 from alphagan_jax.summary import RunWriter, prediction_grid
-from alphagan_jax.train_state import GanState, create_state
+from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
 
 
@@ -101,7 +102,8 @@ class _Validator:
 
         d = config.data
         self.samples = list(
-            eval_samples(d.val_source, d.val_path, num=d.val_num, size=d.val_size, seed=config.seed + 1)
+            eval_samples(d.val_source, d.val_path, num=d.val_num, size=d.val_size, seed=config.seed + 1,
+                         names=d.val_names)
         )
         self.predictor = Predictor(generator_predict_fn(build_generator(config.model)), None, bucket=64)
 
@@ -121,6 +123,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     workdir = Path(workdir)
     # Held-out data first: a typo in data.val_* should fail before anything is built or written.
     validator = _Validator(config) if t.val_every > 0 else None
+    if validator is not None:
+        check_held_out(config.data, [s["name"] for s in validator.samples])
     mesh = make_mesh()
     ckpts = RunCheckpoints(workdir, keep=t.keep)
     try:
@@ -142,6 +146,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         raise
 
     step_fn = make_sharded_step(t, mesh)
+    lr = learning_rate(t)
     apply_g = state.g.apply_fn
     # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
     predict_batch = jax.jit(lambda v, image, trimap: apply_g(v, image, trimap, clamp=True))
@@ -169,7 +174,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                 if step % t.log_every == 0 or saving:
                     # Fetching the metrics is the only host sync; it also vets the state before any save.
                     values = _flush(pending, step, t.batch_size, last_time, step - last_step)
-                    values["lr"] = t.lr
+                    values["lr"] = float(lr(step)) if callable(lr) else lr
                     writer.scalars(step, values)
                     bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
                     pending, last_step = [], step

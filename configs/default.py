@@ -39,6 +39,9 @@ def get_data_config() -> ml_collections.ConfigDict:
     d.scale_range = (0.75, 1.5)  # uniform random scale applied before cropping
     d.trimap_kernel_range = (1, 30)  # inclusive range of the erosion/dilation square sides (px)
     d.flip = True  # random horizontal flips (fg and bg independently)
+    # Probability that a sample's background is its foreground's own (folder source with Train/bg_own, as
+    # written by `python -m alphagan_jax.data.foregrounds`): the sample is then the original photo.
+    d.own_bg_prob = 0.0
     d.shuffle_buffer = 256  # only for streamed TFDS backgrounds; pools use stateless per-epoch permutations
     d.num_parallel_calls = -1  # parallel map calls; -1 = tf.data.AUTOTUNE
     d.threads = 0  # private tf.data thread pool size; 0 = TF default
@@ -53,6 +56,7 @@ def get_data_config() -> ml_collections.ConfigDict:
     d.val_source = "synthetic"  # synthetic | alphamatting | composition1k | folder
     d.val_path = ""  # root of the validation set ('' with synthetic = procedural backgrounds)
     d.val_num = 8  # validation samples (at most, for folder sources)
+    d.val_names = ()  # folder sources: only these images (file stems), e.g. a fixed split; () = the first val_num
     d.val_size = 320  # side of the synthetic validation images
     return d
 
@@ -62,11 +66,15 @@ def get_train_config() -> ml_collections.ConfigDict:
     t.batch_size = 16  # global, over all devices and hosts
     t.num_steps = 100_000
     t.lr = 2e-4
+    t.lr_schedule = "constant"  # constant | cosine (linear warm-up, then cosine decay to lr * lr_end_factor)
+    t.warmup_steps = 0  # cosine only
+    t.lr_end_factor = 0.01  # cosine only
     t.b1 = 0.9
     t.b2 = 0.999
     t.w_alpha = 1.0
     t.w_comp = 1.0
     t.w_gan = 1.0
+    t.gan_start_step = 0  # G's GAN term counts from this step on (D trains from the start)
     t.log_every = 50
     t.image_every = 1000
     t.ckpt_every = 2000

@@ -127,10 +127,28 @@ def load_files(
     return {"name": files.name, "image": image, "trimap": trimap, "alpha": alpha}
 
 
-def _read_folder(source: str, path: str, num: int | None, unknown_value: int | None) -> Iterator[dict]:
-    # A generator, so a bad folder or pair raises only when reached, after the samples before it.
-    for files in pair_files(source, eval_folders(source, path))[:num]:
-        yield load_files(files, unknown_value)
+def select_names(pairs: list[EvalFiles], names: tuple[str, ...] | list[str], where: Path) -> list[EvalFiles]:
+    """The pairs named in `names` (file stems), in that order; a name with no image is an error."""
+    by_name = {files.name: files for files in pairs}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ImageReadError(f"no image named {', '.join(missing)} in {where} (data.val_names)")
+    return [by_name[n] for n in names]
+
+
+def _read_folder(
+    source: str, path: str, num: int | None, unknown_value: int | None, names: tuple[str, ...] = ()
+) -> Iterator[dict]:
+    folders = eval_folders(source, path)
+    pairs = pair_files(source, folders)
+    pairs = select_names(pairs, names, folders.image) if names else pairs[:num]
+
+    # A generator, so a bad pair raises only when reached, after the samples before it.
+    def read() -> Iterator[dict]:
+        for files in pairs:
+            yield load_files(files, unknown_value)
+
+    return read()
 
 
 def eval_samples(
@@ -141,6 +159,7 @@ def eval_samples(
     size: int = 320,
     seed: int = 0,
     unknown_value: int | None = None,
+    names: tuple[str, ...] | list[str] = (),
 ) -> Iterator[dict]:
     """Full-resolution evaluation samples of a source (see module docstring for the dict layout).
 
@@ -151,6 +170,7 @@ def eval_samples(
       size: side of synthetic samples.
       seed: synthetic samples are a pure function of (seed, size).
       unknown_value: the trimaps' unknown value when not 128 (None: auto-detect).
+      names: folder sources: exactly these images (file stems, in this order) instead of the first `num`.
     """
     if source == "synthetic":
         from alphagan_jax.data.synthetic import synthetic_eval_samples
@@ -164,4 +184,4 @@ def eval_samples(
         )
     if not path:
         raise ImageReadError(f"evaluation source {source!r} needs a data directory (data.val_path)")
-    return _read_folder(source, path, num, unknown_value)
+    return _read_folder(source, path, num, unknown_value, tuple(names))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from alphagan_jax.data.decoded_pool import decode_within_budget
+from alphagan_jax.data.decoded_pool import decode_rgb_pool, decode_within_budget
 from alphagan_jax.data.sources import TrainPools, build_train_pools
 
 
@@ -36,11 +36,18 @@ def _epoch_index(tf, k, seed: int, n: int, tag: int):
     return tf.random.experimental.index_shuffle(k % n, perm_seed, tf.constant(n - 1, tf.int64))
 
 
-def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int, decoded: tuple = (None, None)):
+def make_sample_fn(
+    tf, pools: TrainPools, data_config: Any, seed: int, decoded: tuple = (None, None), decoded_own: Any = None
+):
     """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample.
 
-    `decoded` is (DecodedFg or None, DecodedImages or None) from decoded_pool.decode_within_budget; a pool
-    without one is decoded per sample. Both give the same sample for the same k.
+    `decoded` is (DecodedFg or None, DecodedImages or None) from decoded_pool.decode_within_budget, and
+    `decoded_own` the decoded own-background pool or None; a pool without one is decoded per sample. Both
+    give the same sample for the same k.
+
+    With probability data.own_bg_prob (and an own-background pool), a sample's background is the
+    foreground's own, cut with the same window and flip: the composite is then the photo itself, so the
+    network also sees real photographs, not only new composites.
     """
     from alphagan_jax.data import pool_lookup
     from alphagan_jax.data import tf_ops as ops
@@ -62,26 +69,42 @@ def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int, decoded: 
     elif len(pools.bg):
         bg_entry = pool_lookup.bg_from_pool(tf, pools.bg)
     n_fg, n_bg = len(pools.fg), len(pools.bg)
+    own_prob = float(data_config.own_bg_prob)
+    own_entry = None
+    if own_prob > 0 and len(pools.own_bg):
+        own_entry = (
+            pool_lookup.bg_from_decoded(tf, decoded_own)
+            if decoded_own is not None
+            else pool_lookup.bg_from_pool(tf, pools.own_bg)
+        )
 
     def sample(k, bg_contents=None):
         base = tf.stack([tf.constant(seed, tf.int64), k])
         s = {
             name: ops.fold_seed(base, i)
             for i, name in enumerate(
-                ("fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk")
+                (
+                    "fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk",
+                    "own_bg",
+                )
             )
         }
 
-        fg_src = fg_entry(_epoch_index(tf, k, seed, n_fg, 1))
+        fg_index = _epoch_index(tf, k, seed, n_fg, 1)
+        fg_src = fg_entry(fg_index)
         h, w = fg_src.height, fg_src.width
         win = ops.window_size(s["fg_window"], choices, scale_range, h, w)
         y, x = fg_src.centre(s["fg_centre"])
         top, left = ops.window_around(y, x, win, h, w)
-        fga = ops.resize_square(fg_src.window(top, left, win), size)
+        fga = fg_src.window(top, left, win)
+        if own_entry is not None:
+            # The own background rides along as channels 4..6, so it gets the foreground's resize and flip.
+            fga = tf.concat([fga, own_entry(fg_index).window(top, left, win)], axis=-1)
+        fga = ops.resize_square(fga, size)
         if flip:
             fga = ops.maybe_flip(s["fg_flip"], fga)
         fg = tf.clip_by_value(fga[:, :, :3], 0.0, 1.0)
-        alpha = ops.snap_alpha(fga[:, :, 3:])
+        alpha = ops.snap_alpha(fga[:, :, 3:4])
 
         bg_src = (
             pool_lookup.image_entry(tf, ops.decode_rgb(bg_contents))
@@ -95,6 +118,9 @@ def make_sample_fn(tf, pools: TrainPools, data_config: Any, seed: int, decoded: 
         bg = tf.clip_by_value(ops.resize_square(bg_src.window(btop, bleft, bwin), size), 0.0, 1.0)
         if flip:
             bg = ops.maybe_flip(s["bg_flip"], bg)
+        if own_entry is not None:
+            own = tf.random.stateless_uniform([], s["own_bg"], 0.0, 1.0) < own_prob
+            bg = tf.where(own, tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0), bg)
 
         trimap = ops.trimap_from_alpha(
             alpha, ops.random_kernel(s["k_fg"], kernels), ops.random_kernel(s["k_unk"], kernels)
@@ -155,7 +181,13 @@ def make_train_dataset(
     b = global_batch_size // n_proc
     pools = pools if pools is not None else build_train_pools(data_config, seed)
     decoded = decode_within_budget(tf, pools.fg, pools.alpha, pools.bg, data_config.decoded_cache_mb)
-    sample = make_sample_fn(tf, pools, data_config, seed, decoded)
+    # Own backgrounds are as large as the foregrounds, which decode_within_budget found to fit.
+    decoded_own = (
+        decode_rgb_pool(tf, pools.own_bg)
+        if decoded[0] is not None and len(pools.own_bg) and data_config.own_bg_prob > 0
+        else None
+    )
+    sample = make_sample_fn(tf, pools, data_config, seed, decoded, decoded_own)
 
     local = tf.data.Dataset.range(int(start_step) * b, np.iinfo(np.int64).max)
     # Local index j -> global index: host p owns positions [p*b, (p+1)*b) of each global batch.
@@ -193,6 +225,7 @@ def _naming_bad_files(tf, batches: Iterator, pools: TrainPools) -> Iterator:
                 (pools.fg, tf_ops.decode_rgb),
                 (pools.alpha, tf_ops.decode_alpha),
                 (pools.bg, tf_ops.decode_rgb),
+                (pools.own_bg, tf_ops.decode_rgb),
             ):
                 raise_for_undecodable(tf, pool, decode)
             raise

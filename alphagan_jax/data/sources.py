@@ -40,11 +40,14 @@ class TrainPools:
     """Foregrounds with their alphas (same length, paired by index) and an independent background pool.
 
     `bg_tfds` names a TFDS dataset streamed for backgrounds instead of `bg` (too large to index in memory).
+    `own_bg`, when not empty, pairs each foreground (by index) with the background it was photographed on,
+    so the photo itself can be replayed as a sample (data.own_bg_prob).
     """
 
     fg: Pool
     alpha: Pool
     bg: Pool = field(default_factory=Pool)
+    own_bg: Pool = field(default_factory=Pool)
     bg_tfds: str = ""
     tfds_data_dir: str = ""
 
@@ -98,22 +101,73 @@ def pair_foregrounds(
     return fg_paths, alpha_paths
 
 
+def list_backgrounds(bg_path: str) -> list[Path]:
+    """The images of one background folder, or of several joined by commas (``photos,more/photos``)."""
+    return [p for folder in bg_path.split(",") if folder.strip() for p in list_images(folder.strip())]
+
+
+def own_backgrounds(own_dir: Path, fg_paths: list[str]) -> Pool:
+    """Each foreground's own background from `own_dir` by file stem (empty Pool when there is no folder).
+
+    Raises:
+      ImageReadError: the folder exists but lacks a foreground's background.
+    """
+    if not own_dir.is_dir():
+        return Pool()
+    from alphagan_jax.data.eval_sources import check_sizes
+
+    by_stem = {p.stem: p for p in list_images(own_dir)}
+    missing = [Path(f) for f in fg_paths if Path(f).stem not in by_stem]
+    if missing:
+        raise ImageReadError(f"foreground {missing[0]} has no background of the same name in {own_dir} "
+                             f"({len(missing)} missing)")
+    own = [by_stem[Path(f).stem] for f in fg_paths]
+    for fg, bg in zip(fg_paths, own, strict=True):
+        # The own background is cut with the foreground's window, so the sizes must agree.
+        check_sizes(f"own background of {fg}", {Path(fg): read_raw(fg).shape[:2], bg: read_raw(bg).shape[:2]})
+    return Pool(paths=tuple(str(p) for p in own))
+
+
 def folder_pools(path: str, bg_path: str = "") -> TrainPools:
     """The original reimplementation's layout: `path/Train/{fg,alpha,bg}` (or `path/{fg,alpha,bg}`).
 
-    Foregrounds and alphas pair by file stem; `bg_path` (any image folder) overrides `Train/bg`.
+    Foregrounds and alphas pair by file stem; `bg_path` (image folders, comma-separated) overrides
+    `Train/bg`. An optional `Train/bg_own` holds each foreground's own background (data/foregrounds.py).
     """
     root = Path(path)
     if not root.is_dir():
         raise ImageReadError(f"data directory not found: {root} (config key data.path)")
     train = root / "Train" if (root / "Train").is_dir() else root
     fg_paths, alpha_paths = pair_foregrounds(train / "fg", train / "alpha")
-    bg = list_images(Path(bg_path) if bg_path else train / "bg")
+    bg = list_backgrounds(bg_path) if bg_path else list_images(train / "bg")
     return TrainPools(
         fg=Pool(paths=tuple(fg_paths)),
         alpha=Pool(paths=tuple(alpha_paths)),
         bg=Pool(paths=tuple(str(p) for p in bg)),
+        own_bg=own_backgrounds(train / "bg_own", fg_paths),
     )
+
+
+def check_held_out(data_config: Any, val_names: list[str]) -> None:
+    """Refuse a `folder` training set holding a foreground named like a validation image (file stem):
+    a held-out photo must never be trained on, and a photo's training copies keep its name.
+
+    Raises:
+      ValueError: naming the photos and the folder, with the config keys involved.
+    """
+    if data_config.source != "folder" or not data_config.path or not val_names:
+        return
+    root = Path(data_config.path)
+    fg_dir = (root / "Train" if (root / "Train").is_dir() else root) / "fg"
+    if not fg_dir.is_dir():
+        return  # building the pools names the missing folder
+    leaked = sorted({p.stem for p in list_images(fg_dir)} & set(val_names))
+    if leaked:
+        raise ValueError(
+            f"validation image(s) {', '.join(leaked)} (data.val_source={data_config.val_source!r}) are also "
+            f"training foregrounds in {fg_dir} (data.path): rebuild the training set without them, e.g. "
+            f"python -m alphagan_jax.data.foregrounds ... --exclude {','.join(leaked)}"
+        )
 
 
 def synthetic_train_pools(data_config: Any, seed: int) -> TrainPools:
@@ -124,7 +178,7 @@ def synthetic_train_pools(data_config: Any, seed: int) -> TrainPools:
         data_config.synthetic_num_fg, data_config.synthetic_num_bg, data_config.synthetic_size, seed
     )
     bg = (
-        Pool(paths=tuple(str(p) for p in list_images(data_config.bg_path)))
+        Pool(paths=tuple(str(p) for p in list_backgrounds(data_config.bg_path)))
         if data_config.bg_path
         else Pool(arrays=pools.bg)
     )
@@ -137,8 +191,8 @@ def background_pool(bg_path: str, tfds_data_dir: str = "") -> tuple[Pool, str]:
         raise ImageReadError(
             "backgrounds needed: set data.bg_path to an image folder or a TFDS name (coco/2017)"
         )
-    if Path(bg_path).is_dir():
-        return Pool(paths=tuple(str(p) for p in list_images(bg_path))), ""
+    if Path(bg_path).is_dir() or "," in bg_path:
+        return Pool(paths=tuple(str(p) for p in list_backgrounds(bg_path))), ""
     # TFDS names look like 'coco/2017'; anything path-like that is not a directory is a missing folder.
     if bg_path.startswith(("/", ".", "~")) or "\\" in bg_path or bg_path.count("/") > 2:
         raise ImageReadError(f"background directory not found: {bg_path} (config key data.bg_path)")
