@@ -266,7 +266,11 @@ def _summary(args: argparse.Namespace, step: int | None, written: int, kept: lis
         parts.append(f"{len(failed)} failed: {', '.join(str(f) for f in failed[:10])}"
                      f"{' ...' if len(failed) > 10 else ''}")
     if predictor is not None and written:
-        parts.append(f"{seconds:.1f} s, {seconds / written:.2f} s/photo, {predictor.num_compiles} compiles")
+        # Compiles are a per-shape start-up cost; the rest is what each further photo of a known shape costs.
+        rest = (seconds - predictor.compile_seconds) / written
+        n = predictor.num_compiles
+        parts.append(f"{seconds:.1f} s with {n} compile{'s' if n != 1 else ''} ({predictor.compile_seconds:.1f} s), "
+                     f"{rest:.2f} s/photo besides compiling")
     print("; ".join(parts))
 
 
