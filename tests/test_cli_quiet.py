@@ -145,3 +145,13 @@ def test_data_tools_are_quiet(tmp_path):
     assert preview.returncode == 0, preview.stderr
     assert_quiet(preview)
     assert (tmp_path / "grid.png").is_file()
+    photos = tmp_path / "photos"
+    write_image(photos / "image" / "p.png", _photo(30, 30))
+    write_image(photos / "alpha" / "p.png", (_trimap(30, 30) > 0).astype(np.uint8) * 255)
+    fgs = run_cli(["-m", "alphagan_jax.data.foregrounds", "--data", str(photos), "--out", str(tmp_path / "set")])
+    assert fgs.returncode == 0, fgs.stderr
+    assert_quiet(fgs)
+    missing = run_cli(["-m", "alphagan_jax.data.foregrounds", "--data", str(tmp_path / "none"), "--out",
+                       str(tmp_path / "set2")])
+    assert missing.returncode == 2 and "none" in missing.stderr
+    assert_quiet(missing)

@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output root; writes OUT/Train/{fg,alpha,bg_own}")
     p.add_argument("--exclude", default="", help="comma-separated photo names kept out (the validation split)")
     p.add_argument("--overwrite", action="store_true", help="recompute photos whose outputs exist")
+    p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = p.parse_args(argv)
+    from alphagan_jax import cli_logging
+
+    cli_logging.setup(args.verbose)
     exclude = {n.strip() for n in args.exclude.split(",") if n.strip()}
     try:
         names = build_training_set(args.data, args.out, exclude, overwrite=args.overwrite)
