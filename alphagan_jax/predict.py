@@ -43,10 +43,11 @@ from typing import Any
 import numpy as np
 
 from alphagan_jax import cli_logging
-from alphagan_jax.background import composite
+from alphagan_jax.background import Background, composite
 from alphagan_jax.data import io
 from alphagan_jax.data.io import to_uint8
 from alphagan_jax.foreground import cutout, estimate_foreground_ml
+from alphagan_jax.predict_inputs import Job, load_job, pair_folder
 
 _log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def matte_outputs(
     predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
     image: np.ndarray,
     trimap: np.ndarray,
-    background: Any = None,
+    background: Background | None = None,
 ) -> dict[str, np.ndarray]:
     """{'alpha': uint8 HxW, 'cutout': uint8 HxWx4 [, 'composite': uint8 HxWx3]} of one photo.
 
@@ -167,8 +168,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _jobs(args: argparse.Namespace) -> list:
-    from alphagan_jax.predict_inputs import Job, pair_folder
+def _jobs(args: argparse.Namespace) -> list[Job]:
 
     if not args.folder:
         return [Job("", Path(args.image), trimap=_path(args.trimap), mask=_path(args.mask))]
@@ -194,8 +194,6 @@ def run(args: argparse.Namespace) -> int:
     """Matte every job; returns the exit status (see the module docstring)."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from alphagan_jax.predict_inputs import load_job
 
     start = time.perf_counter()
     background = None

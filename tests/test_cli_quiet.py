@@ -155,3 +155,24 @@ def test_data_tools_are_quiet(tmp_path):
                        str(tmp_path / "set2")])
     assert missing.returncode == 2 and "none" in missing.stderr
     assert_quiet(missing)
+
+
+def test_native_info_lines_are_dropped_and_the_rest_passed_on(capfd):
+    from alphagan_jax.cli_logging import native_info_filtered
+
+    with native_info_filtered():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+        os.write(2, b"I0000 00:00:1796022038.468163    3050 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"W0000 00:00:1796022038.468163    3050 gpu.cc:12] no GPU found\n")
+        print("python warning", file=sys.stderr)
+    # (Under capfd, sys.stderr bypasses file descriptor 2, so the two lines' order is not checked.)
+    lines = sorted(capfd.readouterr().err.splitlines())
+    assert lines == ["W0000 00:00:1796022038.468163    3050 gpu.cc:12] no GPU found", "python warning"]
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_verbose_environment_variable(monkeypatch, value, expected):
+    from alphagan_jax.cli_logging import verbose_requested
+
+    monkeypatch.setenv("ALPHAGAN_VERBOSE", value)
+    assert verbose_requested() is expected and verbose_requested(True) is True
