@@ -1,0 +1,59 @@
+"""Real mattes from real photos: the 20 alphamatting.com photos in ../shared/data, 15 to train, 5 held out.
+
+Build the training set once (foreground and background colours estimated from each photo and its alpha;
+the held-out photos are excluded), then train:
+
+  python -m alphagan_jax.data.foregrounds --data ../shared/data/alphamatting --out data/am-train \\
+      --exclude GT03,GT09,GT15,GT20,GT24
+  python train.py --config configs/alphamatting.py --workdir runs/alphamatting
+
+The split is fixed: every fourth photo in file-name order from the third (GT03, GT09, GT15, GT20, GT24) is
+held out for validation and the final report (bench/quality.py); chosen by position, not by result. A
+held-out photo never enters training: the trainer refuses a training foreground with a validation name.
+
+What makes it learn real mattes (see the README's Quality section for the ablation):
+- crops at native scale (the test runs at full resolution) centred on the unknown region;
+- training trimaps like the benchmark's: the unknown band reaches at most ~8 px (fine trimap) and ~15 px
+  (coarse) beyond the transition region of these photos, so erosion/dilation squares of 7..33 px;
+- the photos themselves (data.own_bg_prob: the estimated foreground over its own estimated background)
+  beside re-composites on the shared background photos;
+- a cosine learning-rate schedule, and the GAN term only after a warm-up of the alpha and composition losses.
+
+On this 2-core CPU it runs in about 90 minutes, validation included. On a GPU keep everything and scale
+the budget: train.batch_size=32 (lr x2, i.e. 2e-3 by the square-root rule), train.num_steps=20000, and a
+wider network (model.width=32, model.aspp_channels=128, model.decoder_base=32) or the paper's ResNet-50
+with model.pretrained ImageNet weights (configs/default.py) and data.crop_size=320.
+"""
+
+from configs import synthetic
+
+
+def get_config():
+    config = synthetic.get_config()  # the narrow ResNet-50-shaped network of the CPU main job
+
+    d = config.data
+    d.source = "folder"
+    d.path = "data/am-train"
+    d.bg_path = "../shared/data/backgrounds"
+    d.crop_size = 128
+    d.crop_choices = (128,)  # native scale: no crop-size zoom, only the mild random scale below
+    d.scale_range = (0.8, 1.25)
+    d.trimap_kernel_range = (7, 33)
+    d.own_bg_prob = 0.3
+    d.val_source = "alphamatting"
+    d.val_path = "../shared/data/alphamatting"
+    d.val_names = ("GT03", "GT09", "GT15", "GT20", "GT24")
+
+    t = config.train
+    t.batch_size = 8
+    t.num_steps = 4000
+    t.lr = 1e-3
+    t.lr_schedule = "cosine"
+    t.warmup_steps = 200
+    t.gan_start_step = 800
+    t.w_gan = 0.1
+    t.log_every = 50
+    t.image_every = 1000
+    t.ckpt_every = 400
+    t.val_every = 400
+    return config
