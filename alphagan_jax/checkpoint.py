@@ -28,8 +28,11 @@ LATEST, BEST = "checkpoints", "best"
 
 
 def _manager(directory: Path, options: ocp.CheckpointManagerOptions) -> ocp.CheckpointManager:
+    # Handlers named up front (not only item names): item_metadata() can then describe a step's arrays
+    # before they are restored, which restore_generator needs to place them on this machine's devices.
+    handlers = {name: ocp.StandardCheckpointHandler() for name in ("g_vars", "g_opt", "d")}
     return ocp.CheckpointManager(
-        directory.absolute(), options=options, item_names=("g_vars", "g_opt", "d", "meta")
+        directory.absolute(), options=options, item_handlers={**handlers, "meta": ocp.JsonCheckpointHandler()}
     )
 
 
@@ -161,8 +164,15 @@ def restore_generator(
             step = max(steps)
         elif step not in steps:
             raise FileNotFoundError(f"no checkpoint for step {step} in {directory}; it has steps {sorted(steps)}")
+        # Without a target Orbax would place each array as it was saved, on the saving run's devices; a
+        # checkpoint from a pod (or any other device count) would then fail here with "Topology mismatch".
+        # Read every array onto this process's first device instead.
+        device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+        target = jax.tree_util.tree_map(
+            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), manager.item_metadata(step)["g_vars"]
+        )
         out = manager.restore(
-            step, args=ocp.args.Composite(g_vars=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
+            step, args=ocp.args.Composite(g_vars=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
         )
     config = ml_collections.ConfigDict(out.meta["config"])
     return config, out.g_vars, int(step)
