@@ -31,15 +31,21 @@ def main(argv: list[str]) -> None:
     verbose = cli_logging.setup(_VERBOSE.value)
     config = _CONFIG.value
     if config.train.distributed or os.environ.get("ALPHAGAN_DISTRIBUTED") == "1":
-        import jax
+        from alphagan_jax.launch import initialize_distributed
 
-        jax.distributed.initialize()
+        initialize_distributed()  # the local launcher's variables, or JAX's cluster detection
 
     cli_logging.import_tensorflow_quietly(verbose)  # tf.data: its start-up INFO lines ignore TF_CPP_MIN_LOG_LEVEL
-    from alphagan_jax.trainer import NonFiniteLossError, train_and_evaluate
+    from alphagan_jax.trainer import HostFailureError, NonFiniteLossError, train_and_evaluate
 
     try:
         train_and_evaluate(config, _WORKDIR.value)
+    except HostFailureError as e:  # another process died: exit now, naming the cause
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # Not sys.exit: at exit, jax.distributed's shutdown waits at a barrier for the dead process until the
+        # heartbeat time-out (100 s), then aborts with a fatal log that buries this message.
+        os._exit(1)
     except (NonFiniteLossError, OSError, ValueError) as e:  # ImageReadError and config errors name the cause
         if verbose:
             raise

@@ -5,6 +5,7 @@ All side effects of a run live here; the step itself (train_step.py) is pure.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from alphagan_jax.checkpoint import RunCheckpoints
 from alphagan_jax.data.sources import check_held_out
+from alphagan_jax.launch import barrier
 from alphagan_jax.models import build_generator
 from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
@@ -30,6 +32,10 @@ def _say(message: str) -> None:
 
 class NonFiniteLossError(RuntimeError):
     """A step produced a NaN or inf; the run stops without saving that state."""
+
+
+class HostFailureError(RuntimeError):
+    """A computation shared with the other processes failed, most likely because one of them died."""
 
 
 class _StopFlag:
@@ -119,8 +125,15 @@ class _Validator:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> GanState:
     """Train (or resume training) in `workdir` until `config.train.num_steps`. Returns the final state."""
     check_config(config)
+    # Signals count from here, not from the first step: a preemption notice that lands while the step
+    # compiles (minutes for the full model) is honoured at the first step. (With jax.distributed, JAX's own
+    # SIGTERM handler would otherwise swallow it.)
+    with _StopFlag() as stop:
+        return _train(config, Path(workdir), stop)
+
+
+def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) -> GanState:
     t = config.train
-    workdir = Path(workdir)
     # Held-out data first: a typo in data.val_* should fail before anything is built or written.
     validator = _Validator(config) if t.val_every > 0 else None
     if validator is not None:
@@ -133,6 +146,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         # time, and fail a resume on a machine without that file.
         state = create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=not start)
         state = jax.device_put(state, replicated(mesh))
+        if start < t.num_steps:
+            data = _train_iterator(config, start)
+            first = next(data)
+            # Compiled now rather than in the first step, so that the barrier below covers the compile too.
+            step_fn = make_sharded_step(t, mesh).lower(state, shard_batch(first, mesh)).compile()
+            data = itertools.chain([first], data)
+        # Hosts leave here together, whatever each spent compiling: the restore (Orbax syncs) and the first
+        # step are collectives, and on CPUs (gloo) a collective gives up after waiting 30 s (launch.barrier).
+        barrier("alphagan:ready")
         if start:
             state = ckpts.restore(state, start)
             _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
@@ -140,12 +162,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
             _say(f"nothing to do: {workdir} is at step {start} >= train.num_steps={t.num_steps}")
             ckpts.close()
             return state
-        data = _train_iterator(config, start)
     except BaseException:
         ckpts.close()
         raise
 
-    step_fn = make_sharded_step(t, mesh)
     lr = learning_rate(t)
     apply_g = state.g.apply_fn
     # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
@@ -158,50 +178,91 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     last_time, last_step = time.perf_counter(), start
     bar = tqdm(total=t.num_steps, initial=start, disable=jax.process_index() != 0, desc="train", unit="step")
     step = start
+    peer_lost = False
     try:
-        with _StopFlag() as stop:
-            while step < t.num_steps:
-                batch = next(data)
-                state, metrics = step_fn(state, shard_batch(batch, mesh))
-                pending.append(metrics)
-                step += 1
-                bar.update(1)
-                # Read the flag once: a signal landing later in this iteration is handled at the next step,
-                # so "stopping" always comes with its save.
-                stopping = _all_hosts_stopping(stop.signal is not None, step, t.log_every)
-                last_step_of_run = step == t.num_steps or stopping
-                saving = step % t.ckpt_every == 0 or last_step_of_run
-                if step % t.log_every == 0 or saving:
-                    # Fetching the metrics is the only host sync; it also vets the state before any save.
-                    values = _flush(pending, step, t.batch_size, last_time, step - last_step)
-                    values["lr"] = float(lr(step)) if callable(lr) else lr
-                    writer.scalars(step, values)
-                    bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
-                    pending, last_step = [], step
-                if t.image_every > 0 and step % t.image_every == 0:
-                    alpha = np.asarray(predict_batch(state.g.variables(), batch["image"], batch["trimap"]))
-                    writer.image(step, "predictions", prediction_grid(batch, alpha))
-                if validator is not None and (step % t.val_every == 0 or last_step_of_run):
-                    values = validator(state)
-                    writer.scalars(step, {k: v for k, v in values.items() if v is not None})
-                    _say(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
-                    if values["val/sad"] is not None:
-                        ckpts.save_if_best(state, config, values["val/sad"])
-                if saving:
-                    ckpts.save(state, config)
-                if step == last_step:
-                    # Restart the clock after the images, validation and saves, which are not step time.
-                    last_time = time.perf_counter()
-                if stopping:
-                    why = f"signal {stop.signal}" if stop.signal is not None else "a signal on another host"
-                    _say(f"stopping on {why}: saved step {step} in {workdir}, exiting")
-                    break
+        while step < t.num_steps:
+            batch = next(data)
+            state, metrics = step_fn(state, shard_batch(batch, mesh))
+            pending.append(metrics)
+            step += 1
+            bar.update(1)
+            # Read the flag once: a signal landing later in this iteration is handled at the next step,
+            # so "stopping" always comes with its save.
+            stopping = _all_hosts_stopping(stop.signal is not None, step, t.log_every)
+            last_step_of_run = step == t.num_steps or stopping
+            saving = step % t.ckpt_every == 0 or last_step_of_run
+            if step % t.log_every == 0 or saving:
+                # Fetching the metrics is the only host sync; it also vets the state before any save.
+                values = _flush(pending, step, t.batch_size, last_time, step - last_step)
+                values["lr"] = float(lr(step)) if callable(lr) else lr
+                writer.scalars(step, values)
+                bar.set_postfix({k: f"{values[k]:.3f}" for k in ("alpha_loss", "comp_loss", "d_loss")})
+                pending, last_step = [], step
+            if t.image_every > 0 and step % t.image_every == 0:
+                # Each host predicts its own part of the batch with its own copy of G (a program on one
+                # local device, joined by no other host); only process 0's writer writes the grid.
+                alpha = np.asarray(predict_batch(_local(state.g.variables()), batch["image"], batch["trimap"]))
+                writer.image(step, "predictions", prediction_grid(batch, alpha))
+            if validator is not None and (step % t.val_every == 0 or last_step_of_run):
+                values = _from_process_0(validator(state))
+                writer.scalars(step, {k: v for k, v in values.items() if v is not None})
+                _say(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
+                if values["val/sad"] is not None:
+                    ckpts.save_if_best(state, config, values["val/sad"])
+            if saving:
+                ckpts.save(state, config)
+            if step == last_step:
+                # Restart the clock after the images, validation and saves, which are not step time.
+                last_time = time.perf_counter()
+            if stopping:
+                why = f"signal {stop.signal}" if stop.signal is not None else "a signal on another host"
+                _say(f"stopping on {why}: saved step {step} in {workdir}, exiting")
+                break
+    except jax.errors.JaxRuntimeError as e:
+        if jax.process_count() == 1:
+            raise
+        peer_lost = True
+        raise HostFailureError(_host_failure_message(e, workdir)) from e
     finally:
         bar.close()
-        ckpts.wait()  # finish the good saves already started, also when stopping on an error
-        ckpts.close()
+        if not peer_lost:
+            # Finish the good saves already started, also when stopping on an error. Not after a failed
+            # collective: a save in flight would wait for a process that is gone.
+            ckpts.wait()
+            ckpts.close()
         writer.close()
     return state
+
+
+def _local(tree: Any) -> Any:
+    """This process's own copy of replicated arrays (on its first device)."""
+    return jax.tree_util.tree_map(lambda x: x.addressable_data(0), tree)
+
+
+_VAL_KEYS = ("val/sad", "val/mse")
+
+
+def _from_process_0(values: dict[str, float | None]) -> dict[str, float | None]:
+    """Process 0's validation numbers on every host. Keeping the best checkpoint is a collective save, so
+    all hosts must decide it from the same SAD: hosts that skip a save the others make hang the run."""
+    if jax.process_count() == 1:
+        return values
+    from jax.experimental import multihost_utils
+
+    # The float64s travel as their bits (uint32 pairs): a float32 broadcast would round them.
+    bits = np.array([np.nan if values[k] is None else values[k] for k in _VAL_KEYS], np.float64).view(np.uint32)
+    got = np.asarray(multihost_utils.broadcast_one_to_all(bits)).astype(np.uint32).view(np.float64)
+    return {k: None if np.isnan(v) else float(v) for k, v in zip(_VAL_KEYS, got, strict=True)}
+
+
+def _host_failure_message(error: Exception, workdir: Path) -> str:
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return (
+        f"process {jax.process_index()} of {jax.process_count()}: a computation shared with the other processes "
+        f"failed ({first}). Most likely another process died or was killed: see its log. This process stops "
+        f"instead of waiting for it. The last completed checkpoint in {workdir / 'checkpoints'} is kept (saves "
+        "are atomic); rerun the same command on every host to resume from it."
+    )
 
 
 def _all_hosts_stopping(local: bool, step: int, every: int) -> bool:
