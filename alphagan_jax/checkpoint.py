@@ -92,7 +92,8 @@ class RunCheckpoints:
         return self.latest.latest_step()
 
     def restore(self, template: GanState, step: int | None = None) -> GanState:
-        """The full training state at `step` (default: latest), placed like `template`."""
+        """The full training state at `step` (default: latest), placed like `template`: a state, or its
+        jax.ShapeDtypeStructs with shardings (any device layout: the checkpoint's own does not matter)."""
         step = self.latest.latest_step() if step is None else step
         abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, template)
         try:

@@ -97,16 +97,20 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def start(command: Sequence[str], process_id: int, env: dict[str, str], log: Path | None = None,
-          cwd: str | Path | None = None) -> subprocess.Popen:
+def start(command: Sequence[str], env: dict[str, str], log: Path | None = None, cwd: str | Path | None = None,
+          die_with_parent: bool = False) -> subprocess.Popen:
     """Start `python <command>` as one process of the run. Its own session: a Ctrl-C in the terminal reaches
     only the launcher, which passes on exactly one SIGTERM (a second signal would make train.py stop
-    without saving). Output goes to `log` if given, else to this process's stdout/stderr."""
+    without saving). Output goes to `log` if given, else to this process's stdout/stderr.
+
+    `die_with_parent` only from a parent without threads (the launcher CLI): it runs code between fork and
+    exec, which can deadlock in a multithreaded parent such as a test process that has imported JAX.
+    """
     out = open(log, "w", encoding="utf-8") if log is not None else None  # noqa: SIM115 - the child owns it
     try:
         return subprocess.Popen(
             [sys.executable, *command], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None,
         )
     finally:
         if out is not None:
@@ -131,11 +135,12 @@ def stop_all(procs: Sequence[subprocess.Popen], grace: float = 30.0) -> None:
 @contextlib.contextmanager
 def processes(command: Sequence[str], num_processes: int, devices_per_process: int | None = None,
               log_dir: str | Path | None = None, stream_first: bool = True,
-              env: dict[str, str] | None = None, cwd: str | Path | None = None) -> Iterator[list[subprocess.Popen]]:
+              env: dict[str, str] | None = None, cwd: str | Path | None = None,
+              die_with_parent: bool = False) -> Iterator[list[subprocess.Popen]]:
     """Start the N processes of a local run; on leaving the block (an error included) none is left running.
 
     Process 0 writes to this process's stdout/stderr when `stream_first`; the others (and process 0
-    otherwise) to `log_dir/process_<i>.log`.
+    otherwise) to `log_dir/process_<i>.log`. `die_with_parent`: see `start`.
     """
     port = free_port()
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="alphagan-launch-"))
@@ -144,7 +149,8 @@ def processes(command: Sequence[str], num_processes: int, devices_per_process: i
     try:
         for i in range(num_processes):
             log = None if (i == 0 and stream_first) else log_dir / f"process_{i}.log"
-            procs.append(start(command, i, process_env(i, num_processes, port, devices_per_process, env), log, cwd))
+            env_i = process_env(i, num_processes, port, devices_per_process, env)
+            procs.append(start(command, env_i, log, cwd, die_with_parent))
         yield procs
     finally:
         stop_all(procs, grace=5.0)
@@ -225,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="alphagan-launch-"))
     print(f"launch: {args.num_processes} processes, coordinator on 127.0.0.1; output of processes 1.. in {log_dir}",
           file=sys.stderr)
-    with processes(args.command, args.num_processes, args.devices_per_process, log_dir) as procs:
+    with processes(args.command, args.num_processes, args.devices_per_process, log_dir, die_with_parent=True) as procs:
         return supervise(procs, log_dir, args.timeout)
 
 

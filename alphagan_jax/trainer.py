@@ -142,10 +142,13 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
     ckpts = RunCheckpoints(workdir, keep=t.keep)
     try:
         start = ckpts.latest_step() or 0
-        # A resumed run takes every weight from its checkpoint: reading model.pretrained again would only cost
-        # time, and fail a resume on a machine without that file.
-        state = create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=not start)
-        state = jax.device_put(state, replicated(mesh))
+        if start:
+            # A resumed run takes every value from its checkpoint: it needs only the shapes to restore into.
+            # Initialising would cost time (and a compile on every host), and reading model.pretrained again
+            # would fail a resume on a machine without that file.
+            state = _abstract_state(config, mesh)
+        else:
+            state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
         if start < t.num_steps:
             data = _train_iterator(config, start)
             first = next(data)
@@ -232,6 +235,13 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
             ckpts.close()
         writer.close()
     return state
+
+
+def _abstract_state(config: ml_collections.ConfigDict, mesh: Any) -> GanState:
+    """The training state's shapes and dtypes, replicated over `mesh`; nothing is computed."""
+    shapes = jax.eval_shape(lambda: create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=False))
+    sharding = replicated(mesh)
+    return jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), shapes)
 
 
 def _local(tree: Any) -> Any:
