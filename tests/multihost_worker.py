@@ -41,7 +41,10 @@ def recording_iterator(config, start_step):
         step += 1
         if step == PAUSE_AT and jax.process_index() == 1:
             (RECORD / "paused_1").write_text(str(step))
+            deadline = time.monotonic() + 600  # never outlive a test that died without cleaning up
             while not (RECORD / "resume").exists():  # short sleeps: a signal handler runs in between
+                if time.monotonic() > deadline:
+                    sys.exit("multihost_worker: nobody resumed process 1 in 600 s")
                 time.sleep(0.05)
         hashes.append(sample_hashes(batch))
         yield batch

@@ -31,6 +31,7 @@ from configs import test as test_config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STEPS = 4  # configs/test.py: checkpoints at 2 and 4, validation and image grids at 2 and 4
 QUIET = ("--config.train.val_every=0", "--config.train.image_every=0")
+EVERY_STEP = "--config.train.ckpt_every=1"
 RUN_TIMEOUT = 420  # seconds for one run; a 2-process run takes 30-130 s on 2 busy cores
 LR = test_config.get_config().train.lr
 
@@ -143,8 +144,9 @@ def one_host(root):
 
 @pytest.fixture(scope="module")
 def sigterm_run(root, one_host):
-    """one_host's checkpoint at step 2 resumed in 2 processes (1 -> 2 processes); process 1 alone gets SIGTERM
-    at step 3, as when one host of a pod is preempted."""
+    """one_host's checkpoint at step 2 resumed in 2 processes (1 -> 2 processes). Process 1 alone gets SIGTERM
+    while the run starts (it is reading step 3's batch, before the compile), as when one host of a pod is
+    preempted: both must take step 3, save it and exit."""
     run = new_run(root, "sigterm")
     copy_at_step(one_host.workdir, run.workdir, 2)
     env = env_for(run, MULTIHOST_PAUSE_AT_STEP="3")
@@ -158,15 +160,16 @@ def sigterm_run(root, one_host):
 
 
 @pytest.fixture(scope="module")
-def killed_run(root):
-    """A 2-process run whose process 1 is killed with SIGKILL at step 3, after the checkpoint of step 2.
-    Returns the run and how long process 0 took to exit after the kill."""
+def killed_run(root, two_hosts):
+    """two_hosts resumed from its checkpoint 2, saving every step; process 1 is killed with SIGKILL before
+    step 4, once checkpoint 3 is complete. Returns the run and how long process 0 took to exit after the kill."""
     run = new_run(root, "killed")
-    env = env_for(run, MULTIHOST_PAUSE_AT_STEP="3")
-    with launch.processes(worker(run.workdir, *QUIET), 2, 2, run.logs, stream_first=False, env=env,
+    copy_at_step(two_hosts.workdir, run.workdir, 2)
+    env = env_for(run, MULTIHOST_PAUSE_AT_STEP="4")
+    with launch.processes(worker(run.workdir, *QUIET, EVERY_STEP), 2, 2, run.logs, stream_first=False, env=env,
                           cwd=REPO_ROOT) as procs:
-        wait_for(lambda: (run.record / "paused_1").exists() and (run.workdir / "checkpoints" / "2").is_dir(),
-                 "process 1 at step 3 and checkpoint 2 complete", procs, run.logs)
+        wait_for(lambda: (run.record / "paused_1").exists() and (run.workdir / "checkpoints" / "3").is_dir(),
+                 "process 1 at step 4 and checkpoint 3 complete", procs, run.logs)
         procs[1].kill()
         killed_at = time.monotonic()
         run.codes = wait_all(procs, run.logs, timeout=150)
@@ -179,8 +182,8 @@ def resumed_after_kill(root, killed_run):
     """The killed run, rerun with the same command on both hosts (in a copy, so killed_run stays as it was)."""
     run = new_run(root, "resumed", root / "resumed" / "workdir")
     shutil.copytree(killed_run[0].workdir, run.workdir)
-    with launch.processes(worker(run.workdir, *QUIET), 2, 2, run.logs, stream_first=False, env=env_for(run),
-                          cwd=REPO_ROOT) as procs:
+    with launch.processes(worker(run.workdir, *QUIET, EVERY_STEP), 2, 2, run.logs, stream_first=False,
+                          env=env_for(run), cwd=REPO_ROOT) as procs:
         run.codes = wait_all(procs, run.logs)
     return run
 
@@ -395,15 +398,15 @@ def test_kill_9_of_one_process_stops_the_other_with_a_clear_error(killed_run):
     assert run.codes[0] == 1, tails(run.logs)
     assert seconds < 60, f"process 0 took {seconds:.0f} s to stop"
     assert "Most likely another process died or was killed" in run.log(0)
-    assert steps_saved(run.workdir) == ["2"]  # the last completed one; step 3 never finished
+    assert steps_saved(run.workdir) == ["2", "3"]  # the last completed ones; step 4 never ran
     _, _, step = restore_generator(run.workdir)
-    assert step == 2
+    assert step == 3
 
 
 def test_rerun_after_kill_9_ends_bit_identical_to_an_uninterrupted_run(resumed_after_kill, two_hosts):
     run = resumed_after_kill
     assert run.codes == [0, 0], tails(run.logs)
-    assert "at step 2" in run.log(0)
+    assert "at step 3" in run.log(0)
     for i in (0, 1):
         assert_identical(run.host(i), two_hosts.host(i), f"process {i}: resumed vs uninterrupted")
     losses = {r["step"]: r["g_loss"] for r in jsonl(run.workdir) if "g_loss" in r}
