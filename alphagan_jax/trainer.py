@@ -237,7 +237,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
     return state
 
 
-def _abstract_state(config: ml_collections.ConfigDict, mesh: Any) -> GanState:
+def _abstract_state(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> GanState:
     """The training state's shapes and dtypes, replicated over `mesh`; nothing is computed."""
     shapes = jax.eval_shape(lambda: create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=False))
     sharding = replicated(mesh)
