@@ -127,9 +127,10 @@ def two_hosts(root):
            *worker(run.workdir, EVERY_STEP, "--config.train.keep=4")]
     out = subprocess.run(cmd, cwd=REPO_ROOT, env=env_for(run), capture_output=True, text=True,
                          timeout=RUN_TIMEOUT + 60)
-    assert out.returncode == 0, f"launcher exited {out.returncode}\n{out.stderr[-3000:]}\n{tails(run.logs)}"
-    run.codes = [0, 0]
     run.console = out.stdout + out.stderr
+    (run.logs / "process_0.log").write_text(run.console)  # kept beside process 1's for a failure's tails()
+    assert out.returncode == 0, f"launcher exited {out.returncode}\n{tails(run.logs)}"
+    run.codes = [0, 0]
     return run
 
 
