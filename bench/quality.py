@@ -43,12 +43,16 @@ def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
         from pymatting import estimate_alpha_cf
     except ImportError as e:
         raise SystemExit(f"closed-form matting needs pymatting: pip install -e '.[bench]' ({e})") from e
+    from alphagan_jax.data.io import to_uint8
+
     alpha = estimate_alpha_cf(image.astype(np.float64) / 255.0, trimap.astype(np.float64) / 255.0)
-    return clamp_known(np.round(np.clip(alpha, 0.0, 1.0) * 255.0).astype(np.uint8), trimap)
+    return clamp_known(to_uint8(alpha), trimap)
 
 
 def clamp_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """The trimap's known regions set exactly (fg 255, bg 0), as evaluation does for the model."""
+    """The trimap's known regions set exactly (fg 255, bg 0), as evaluation does for the model. (The
+    model's clamp, models.clamp_known, works on float32 JAX arrays: rounding closed-form's float64 matte
+    there first would move a few pixels by one level.)"""
     return np.where(trimap == 255, 255, np.where(trimap == 0, 0, alpha)).astype(np.uint8)
 
 

@@ -128,6 +128,11 @@ def own_backgrounds(own_dir: Path, fg_paths: list[str]) -> Pool:
     return Pool(paths=tuple(str(p) for p in own))
 
 
+def train_folder(root: Path) -> Path:
+    """`root/Train` when it exists (the original layout), else `root` itself."""
+    return root / "Train" if (root / "Train").is_dir() else root
+
+
 def folder_pools(path: str, bg_path: str = "") -> TrainPools:
     """The original reimplementation's layout: `path/Train/{fg,alpha,bg}` (or `path/{fg,alpha,bg}`).
 
@@ -137,7 +142,7 @@ def folder_pools(path: str, bg_path: str = "") -> TrainPools:
     root = Path(path)
     if not root.is_dir():
         raise ImageReadError(f"data directory not found: {root} (config key data.path)")
-    train = root / "Train" if (root / "Train").is_dir() else root
+    train = train_folder(root)
     fg_paths, alpha_paths = pair_foregrounds(train / "fg", train / "alpha")
     bg = list_backgrounds(bg_path) if bg_path else list_images(train / "bg")
     return TrainPools(
@@ -157,8 +162,7 @@ def check_held_out(data_config: Any, val_names: list[str]) -> None:
     """
     if data_config.source != "folder" or not data_config.path or not val_names:
         return
-    root = Path(data_config.path)
-    fg_dir = (root / "Train" if (root / "Train").is_dir() else root) / "fg"
+    fg_dir = train_folder(Path(data_config.path)) / "fg"
     if not fg_dir.is_dir():
         return  # building the pools names the missing folder
     leaked = sorted({p.stem for p in list_images(fg_dir)} & set(val_names))
