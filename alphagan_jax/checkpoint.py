@@ -3,9 +3,10 @@
 Layout of a workdir:
   checkpoints/<step>/  the latest `train.keep` steps (asynchronous saves)
   best/<step>/         the step with the lowest validation SAD
-Each step holds four items: `g_vars` (the generator's params and BatchNorm statistics: all that
-evaluation and prediction read), `g_opt` (its optimiser state), `d` (the discriminator's params,
-statistics and optimiser state) and `meta` (the step and the run's config, as JSON).
+Each step holds four items: `g_vars` (the generator's params and BatchNorm statistics), `g_opt` (its
+optimiser state), `d` (the discriminator's params, statistics and optimiser state) and `meta` (the step
+and the run's config, as JSON); a run with train.ema_decay > 0 adds a fifth, `g_ema` (the moving average
+of `g_vars`), which evaluation and prediction then read instead of `g_vars`.
 
 Orbax writes each step into a temporary folder and renames it when complete, so a process killed
 mid-save (kill -9 included) leaves no step that restores wrongly: the partial one is not listed.
@@ -25,12 +26,13 @@ import orbax.checkpoint as ocp
 from alphagan_jax.train_state import GanState
 
 LATEST, BEST = "checkpoints", "best"
+EMA = "g_ema"
 
 
 def _manager(directory: Path, options: ocp.CheckpointManagerOptions) -> ocp.CheckpointManager:
     # Handlers named up front (not only item names): item_metadata() can then describe a step's arrays
     # before they are restored, which restore_generator needs to place them on this machine's devices.
-    handlers = {name: ocp.StandardCheckpointHandler() for name in ("g_vars", "g_opt", "d")}
+    handlers = {name: ocp.StandardCheckpointHandler() for name in ("g_vars", "g_opt", "d", EMA)}
     return ocp.CheckpointManager(
         directory.absolute(), options=options, item_handlers={**handlers, "meta": ocp.JsonCheckpointHandler()}
     )
@@ -65,12 +67,15 @@ class RunCheckpoints:
         state = jax.tree_util.tree_map(jnp.copy, state)
         if val_sad is not None:
             meta["val_sad"] = float(val_sad)
-        return ocp.args.Composite(
+        items = dict(
             g_vars=ocp.args.StandardSave(state.g.variables()),
             g_opt=ocp.args.StandardSave(state.g.opt_state),
             d=ocp.args.StandardSave(_d_item(state.d)),
             meta=ocp.args.JsonSave(meta),
         )
+        if state.ema is not None:
+            items[EMA] = ocp.args.StandardSave(state.ema)
+        return ocp.args.Composite(**items)
 
     def save(self, state: GanState, config: ml_collections.ConfigDict) -> bool:
         """Start an asynchronous save of `state` at its step (no-op if that step is already saved)."""
@@ -98,15 +103,17 @@ class RunCheckpoints:
         jax.ShapeDtypeStructs with shardings (any device layout: the checkpoint's own does not matter)."""
         step = self.latest.latest_step() if step is None else step
         abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, template)
+        items = dict(
+            g_vars=ocp.args.StandardRestore(abstract.g.variables()),
+            g_opt=ocp.args.StandardRestore(abstract.g.opt_state),
+            d=ocp.args.StandardRestore(_d_item(abstract.d)),
+        )
+        # A run that turns the average on while resuming from a checkpoint without one starts it from G.
+        ema_saved = template.ema is not None and _has_item(self.latest, step, EMA)
+        if ema_saved:
+            items[EMA] = ocp.args.StandardRestore(abstract.ema)
         try:
-            out = self.latest.restore(
-                step,
-                args=ocp.args.Composite(
-                    g_vars=ocp.args.StandardRestore(abstract.g.variables()),
-                    g_opt=ocp.args.StandardRestore(abstract.g.opt_state),
-                    d=ocp.args.StandardRestore(_d_item(abstract.d)),
-                ),
-            )
+            out = self.latest.restore(step, args=ocp.args.Composite(**items))
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(
                 f"checkpoint {self.latest.directory}/{step} does not match this config's model "
@@ -122,7 +129,10 @@ class RunCheckpoints:
             step=jax.device_put(done, template.d.step.sharding),
             params=out.d["params"], batch_stats=out.d["batch_stats"], opt_state=out.d["opt_state"],
         )
-        return GanState(step=step_arr, g=g, d=d)
+        ema = None
+        if template.ema is not None:
+            ema = out[EMA] if ema_saved else jax.tree_util.tree_map(jnp.copy, g.variables())
+        return GanState(step=step_arr, g=g, d=d, ema=ema)
 
     def wait(self) -> None:
         self.latest.wait_until_finished()
@@ -145,6 +155,11 @@ def _one_manager_saving(other: ocp.CheckpointManager) -> None:
         other.wait_until_finished()
 
 
+def _has_item(manager: ocp.CheckpointManager, step: int, name: str) -> bool:
+    """Whether the checkpoint of `step` holds item `name` (its folder is there)."""
+    return (Path(manager.directory) / str(step) / name).is_dir()
+
+
 def _d_item(d: Any) -> dict[str, Any]:
     """The `d` item of a checkpoint: the discriminator's params, statistics and optimiser state."""
     return {"params": d.params, "batch_stats": d.batch_stats, "opt_state": d.opt_state}
@@ -160,10 +175,11 @@ def _recorded_best_sad(manager: ocp.CheckpointManager) -> float | None:
 
 
 def restore_generator(
-    workdir: str | Path, step: int | None = None, best: bool = False
+    workdir: str | Path, step: int | None = None, best: bool = False, average: bool = True
 ) -> tuple[ml_collections.ConfigDict, dict[str, Any], int]:
     """(config, generator variables, step) from a training workdir: params and BatchNorm statistics only,
-    no optimiser state and no TensorFlow. `best` picks the best-by-validation-SAD checkpoint.
+    no optimiser state and no TensorFlow. `best` picks the best-by-validation-SAD checkpoint. A checkpoint
+    with a moving average of the weights (train.ema_decay) gives the average unless `average` is False.
 
     Raises FileNotFoundError naming the folder when it holds no checkpoint (or not `step`).
     """
@@ -183,11 +199,12 @@ def restore_generator(
         # checkpoint from a pod (or any other device count) would then fail here with "Topology mismatch".
         # Read every array onto this process's first device instead.
         device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+        item = EMA if average and _has_item(manager, step, EMA) else "g_vars"
         target = jax.tree_util.tree_map(
-            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), manager.item_metadata(step)["g_vars"]
+            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), manager.item_metadata(step)[item]
         )
         out = manager.restore(
-            step, args=ocp.args.Composite(g_vars=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
+            step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target), "meta": ocp.args.JsonRestore()})
         )
     config = ml_collections.ConfigDict(out.meta["config"])
-    return config, out.g_vars, int(step)
+    return config, out[item], int(step)

@@ -157,11 +157,13 @@ def predictor_from_checkpoint(
     bucket: int = 64,
     tta: bool = False,
     bf16: bool = False,
+    average: bool = True,
 ) -> tuple[Predictor, Any, int]:
     """Restore the generator's parameters from a training workdir and wrap them in a :class:`Predictor`.
 
     Only G's params and BatchNorm statistics are read (no optimiser state, no TensorFlow). `bf16` builds
-    the generator with bfloat16 compute; parameters stay float32.
+    the generator with bfloat16 compute; parameters stay float32. `average=False` reads the raw weights of
+a run that also kept their moving average (train.ema_decay), which is otherwise preferred.
 
     Returns:
       (predictor, config, step).
@@ -175,7 +177,7 @@ def predictor_from_checkpoint(
     from alphagan_jax.checkpoint import restore_generator  # at the edge: the checkpoint layer is I/O
     from alphagan_jax.models import build_generator
 
-    config, variables, restored_step = restore_generator(workdir, step=step, best=best)
+    config, variables, restored_step = restore_generator(workdir, step=step, best=best, average=average)
     generator = build_generator(config.model, dtype="bfloat16" if bf16 else None)
     predictor = Predictor(generator_predict_fn(generator), variables, bucket=bucket, tta=tta)
     return predictor, config, restored_step

@@ -24,11 +24,33 @@ class NetState(train_state.TrainState):
 
 
 class GanState(struct.PyTreeNode):
-    """Everything a training step reads and writes; checkpoints hold exactly this."""
+    """Everything a training step reads and writes; checkpoints hold exactly this.
+
+    `ema` is an exponential moving average of G's variables (params and BatchNorm statistics) when
+    train.ema_decay > 0, else None (an empty subtree: the state, its checkpoints and its step are then
+    exactly those of a run without it).
+    """
 
     step: jnp.ndarray
     g: NetState
     d: NetState
+    ema: Any = None
+
+    def eval_variables(self) -> dict[str, Any]:
+        """The generator variables that validation, evaluation and prediction use: the average when kept."""
+        return self.ema if self.ema is not None else self.g.variables()
+
+
+def ema_decay_at(decay: float, step: jnp.ndarray) -> jnp.ndarray:
+    """The decay used at `step` (0-based): min(decay, (1 + step) / (10 + step)), the warm-up of
+    tf.train.ExponentialMovingAverage, so early averages are not dominated by the random initialisation."""
+    step = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
+def update_ema(ema: Any, variables: Any, decay: jnp.ndarray) -> Any:
+    """ema <- decay * ema + (1 - decay) * variables, leaf by leaf."""
+    return jax.tree_util.tree_map(lambda e, v: decay * e + (1.0 - decay) * v.astype(e.dtype), ema, variables)
 
 
 SCHEDULES = ("constant", "cosine")
@@ -93,4 +115,7 @@ def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: i
     def zero() -> jnp.ndarray:
         return jnp.zeros((), jnp.int32)
 
-    return GanState(step=zero(), g=g.replace(step=zero()), d=d.replace(step=zero()))
+    ema = None
+    if config.train.ema_decay > 0:
+        ema = jax.tree_util.tree_map(jnp.copy, g.variables())  # own buffers: the state is donated
+    return GanState(step=zero(), g=g.replace(step=zero()), d=d.replace(step=zero()), ema=ema)

@@ -19,7 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from alphagan_jax import losses
 from alphagan_jax.models import normalize_image
-from alphagan_jax.train_state import GanState
+from alphagan_jax.train_state import GanState, ema_decay_at, update_ema
 
 Batch = dict[str, jnp.ndarray]
 
@@ -100,7 +100,10 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
         "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
     }
     finite = _all_finite(metrics, g_grads, d_grads)
-    new_state = GanState(step=state.step + 1, g=new_g, d=new_d)
+    ema = state.ema
+    if ema is not None:
+        ema = update_ema(ema, new_g.variables(), ema_decay_at(train.ema_decay, state.step))
+    new_state = GanState(step=state.step + 1, g=new_g, d=new_d, ema=ema)
     # Keep the last good state on a non-finite step; the host stops the run when it sees finite == 0.
     new_state = jax.lax.cond(finite, lambda: new_state, lambda: state)
     metrics["finite"] = finite.astype(jnp.float32)

@@ -85,6 +85,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"data.scale_range={tuple(d.scale_range)} needs 0 < low <= high")
     if d.decoded_cache_mb < 0:
         raise ValueError(f"data.decoded_cache_mb={d.decoded_cache_mb} must be >= 0 (0 = decode every sample)")
+    jitter = tuple(d.color_jitter)
+    if len(jitter) != 3 or not 0 <= jitter[0] <= 0.5 or not 0 <= jitter[1] <= 1 or jitter[2] < 0:
+        raise ValueError(
+            f"data.color_jitter={jitter} needs three amounts (hue 0..0.5 turns, saturation 0..1, gamma >= 0)"
+        )
     if not d.crop_choices or min(d.crop_choices) <= 0:
         raise ValueError(f"data.crop_choices={tuple(d.crop_choices)} needs at least one positive crop size")
 
@@ -117,7 +122,7 @@ class _Validator:
         from alphagan_jax.evaluation import evaluate_arrays
 
         # Host copies: the predictor compiles for single-device inputs whatever the training mesh is.
-        self.predictor.variables = jax.device_get(state.g.variables())
+        self.predictor.variables = jax.device_get(state.eval_variables())
         result = evaluate_arrays(self.predictor, self.samples, names=("sad", "mse"))
         return {"val/sad": result["sad"], "val/mse": result["mse"]}
 
@@ -204,7 +209,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
             if t.image_every > 0 and step % t.image_every == 0:
                 # Each host predicts its own part of the batch with its own copy of G (a program on one
                 # local device, joined by no other host); only process 0's writer writes the grid.
-                alpha = np.asarray(predict_batch(_local(state.g.variables()), batch["image"], batch["trimap"]))
+                alpha = np.asarray(predict_batch(_local(state.eval_variables()), batch["image"], batch["trimap"]))
                 writer.image(step, "predictions", prediction_grid(batch, alpha))
             if validator is not None and (step % t.val_every == 0 or last_step_of_run):
                 values = _from_process_0(validator(state))

@@ -70,10 +70,12 @@ def load_photos(data: Path, trimap_dir: str, names: list[str] | None) -> list[di
     return [load_files(p) for p in pairs]
 
 
-def model_predictor(workdir: str, best: bool, step: int | None, tta: bool) -> tuple[Any, Any, int]:
+def model_predictor(
+    workdir: str, best: bool, step: int | None, tta: bool, average: bool = True
+) -> tuple[Any, Any, int]:
     from alphagan_jax.inference import predictor_from_checkpoint
 
-    return predictor_from_checkpoint(workdir, step=step, best=best, bucket=64, tta=tta)
+    return predictor_from_checkpoint(workdir, step=step, best=best, bucket=64, tta=tta, average=average)
 
 
 def run_method(method: str, sample: dict, predictor: Any) -> tuple[np.ndarray, float]:
@@ -149,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-model", action="store_true", help="closed-form only (no --workdir needed)")
     p.add_argument("--no-cf", action="store_true", help="the model only")
     p.add_argument("--tta", action="store_true", help="the model with flip test-time augmentation")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="the raw weights of a run that also kept their moving average (train.ema_decay)")
     p.add_argument("--data", default="../shared/data/alphamatting", help="alphamatting.com layout folder")
     p.add_argument("--names", default="",
                    help="comma-separated photo names, or 'all' (default: the checkpoint config's data.val_names)")
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from alphagan_jax.metrics import evaluate_many
 
     predictor, config, step = (None, None, None) if args.no_model else model_predictor(
-        args.workdir, args.best, args.step, args.tta)
+        args.workdir, args.best, args.step, args.tta, average=not args.raw_weights)
     if args.names == "all":
         names = None
     elif args.names:
@@ -207,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             write_png(args.out / "mattes" / f"{name}.{trimap_dir}.{method}.png", alpha)
     (args.out / "quality.md").write_text(markdown(rows, mean_rows))
     write_json(args.out / "quality.json", {
-        "workdir": args.workdir, "step": step, "best": args.best, "tta": args.tta, "data": args.data,
+        "workdir": args.workdir, "step": step, "best": args.best, "tta": args.tta, "raw_weights": args.raw_weights,
+        "data": args.data,
         "rows": rows, "means": mean_rows,
     })
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS, "seconds"]))

@@ -42,6 +42,9 @@ def get_data_config() -> ml_collections.ConfigDict:
     # Probability that a sample's background is its foreground's own (folder source with Train/bg_own, as
     # written by `python -m alphagan_jax.data.foregrounds`): the sample is then the original photo.
     d.own_bg_prob = 0.0
+    # Random colour changes (hue turns, relative saturation, relative gamma), drawn independently for the
+    # foreground and the background of a new composite; (0, 0, 0) = none.
+    d.color_jitter = (0.0, 0.0, 0.0)
     d.shuffle_buffer = 256  # only for streamed TFDS backgrounds; pools use stateless per-epoch permutations
     d.num_parallel_calls = -1  # parallel map calls; -1 = tf.data.AUTOTUNE
     d.threads = 0  # private tf.data thread pool size; 0 = TF default
@@ -74,6 +77,9 @@ def get_train_config() -> ml_collections.ConfigDict:
     t.w_alpha = 1.0
     t.w_comp = 1.0
     t.w_gan = 1.0
+    # Keep an exponential moving average of G's variables with this decay (0 = none); validation, the best
+    # checkpoint, evaluate.py and predict then use the average.
+    t.ema_decay = 0.0
     t.gan_start_step = 0  # G's GAN term counts from this step on (D trains from the start)
     t.log_every = 50
     t.image_every = 1000

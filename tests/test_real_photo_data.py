@@ -142,3 +142,23 @@ def test_validation_names_and_held_out_check(photos, train_set):
     check_held_out(config, ["P1"])  # held out: fine
     with pytest.raises(ValueError, match="P2.*data.path"):
         check_held_out(config, ["P1", "P2"])
+
+
+def test_replayed_photo_keeps_its_colour_relation_under_jitter(train_set):
+    """With data.color_jitter, a replayed photo's own background gets its foreground's change (one hue
+    rotation for both), so the sample is still a real photo, only recoloured."""
+    from test_color_jitter import hue_shift
+
+    out, _ = train_set
+    config = dict(source="folder", path=str(out), bg_path=str(out / "noise"), own_bg_prob=1.0,
+                  crop_choices=(64,), scale_range=(1.0, 1.0))
+    plain = batches(small_config(**config), 2)
+    changed = batches(small_config(**config, color_jitter=(0.2, 0.0, 0.0)), 2)
+    compared = 0
+    for p, c in zip(plain, changed, strict=True):
+        for i in range(len(p["fg"])):
+            d_fg, d_bg = hue_shift(p["fg"][i], c["fg"][i]), hue_shift(p["bg"][i], c["bg"][i])
+            if len(d_fg) > 100 and len(d_bg) > 100:
+                assert abs(np.median(d_fg) - np.median(d_bg)) < 2e-3
+                compared += abs(np.median(d_fg)) > 0.01
+    assert compared >= 3

@@ -70,6 +70,7 @@ def make_sample_fn(
         bg_entry = pool_lookup.bg_from_pool(tf, pools.bg)
     n_fg, n_bg = len(pools.fg), len(pools.bg)
     own_prob = float(data_config.own_bg_prob)
+    jitter = tuple(float(v) for v in data_config.color_jitter)
     own_entry = None
     if own_prob > 0 and len(pools.own_bg):
         own_entry = (
@@ -85,7 +86,7 @@ def make_sample_fn(
             for i, name in enumerate(
                 (
                     "fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk",
-                    "own_bg",
+                    "own_bg", "jitter_fg", "jitter_bg",
                 )
             )
         }
@@ -118,9 +119,17 @@ def make_sample_fn(
         bg = tf.clip_by_value(ops.resize_square(bg_src.window(btop, bleft, bwin), size), 0.0, 1.0)
         if flip:
             bg = ops.maybe_flip(s["bg_flip"], bg)
+        if any(jitter):
+            # Independent changes for a new composite; a replayed photo keeps its own colour relation, so
+            # its background gets the foreground's change (below).
+            fg = ops.color_jitter(s["jitter_fg"], fg, *jitter)
+            bg = ops.color_jitter(s["jitter_bg"], bg, *jitter)
         if own_entry is not None:
             own = tf.random.stateless_uniform([], s["own_bg"], 0.0, 1.0) < own_prob
-            bg = tf.where(own, tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0), bg)
+            own_bg = tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0)
+            if any(jitter):
+                own_bg = ops.color_jitter(s["jitter_fg"], own_bg, *jitter)
+            bg = tf.where(own, own_bg, bg)
 
         trimap = ops.trimap_from_alpha(
             alpha, ops.random_kernel(s["k_fg"], kernels), ops.random_kernel(s["k_unk"], kernels)

@@ -6,6 +6,7 @@ comes from explicit seeds, so a sample is a function of (seed, sample index) onl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -189,6 +190,23 @@ def trimap_from_alpha(alpha: tf.Tensor, fg_kernel: tf.Tensor, unknown_kernel: tf
 
 def random_kernel(seed: tf.Tensor, kernel_range: tuple[int, int]) -> tf.Tensor:
     return _randint(seed, int(kernel_range[0]), int(kernel_range[1]) + 1)
+
+
+def color_jitter(seed: tf.Tensor, rgb: tf.Tensor, hue: float, saturation: float, gamma: float) -> tf.Tensor:
+    """A random colour change of float32 RGB in [0, 1]: a hue rotation of up to +-`hue` turns of the colour
+    wheel, saturation times [1 - saturation, 1 + saturation], and a gamma in [1/(1 + gamma), 1 + gamma]
+    (log-uniform, so brightening and darkening are equally likely). A zero amount skips that change.
+
+    A training set of a few photos has a few colour pairs of foreground and background; this gives the
+    network others, e.g. a foreground nearly the colour of its background."""
+    if hue > 0:
+        rgb = tf.image.adjust_hue(rgb, _uniform(fold_seed(seed, 0), -hue, hue))
+    if saturation > 0:
+        rgb = tf.image.adjust_saturation(rgb, _uniform(fold_seed(seed, 1), 1.0 - saturation, 1.0 + saturation))
+    if gamma > 0:
+        log_g = _uniform(fold_seed(seed, 2), -1.0, 1.0) * float(math.log1p(gamma))
+        rgb = tf.pow(tf.maximum(rgb, 0.0), tf.exp(log_g))
+    return tf.clip_by_value(rgb, 0.0, 1.0)
 
 
 def composite(alpha: tf.Tensor, fg: tf.Tensor, bg: tf.Tensor) -> tf.Tensor:
