@@ -109,7 +109,8 @@ class RunCheckpoints:
             d=ocp.args.StandardRestore(_d_item(abstract.d)),
         )
         # A run that turns the average on while resuming from a checkpoint without one starts it from G.
-        ema_saved = template.ema is not None and _has_item(self.latest, step, EMA)
+        # (Orbax lists a step's saved items only; a storage path check would miss gs:// workdirs.)
+        ema_saved = template.ema is not None and EMA in self.latest.item_metadata(step)
         if ema_saved:
             items[EMA] = ocp.args.StandardRestore(abstract.ema)
         try:
@@ -155,11 +156,6 @@ def _one_manager_saving(other: ocp.CheckpointManager) -> None:
         other.wait_until_finished()
 
 
-def _has_item(manager: ocp.CheckpointManager, step: int, name: str) -> bool:
-    """Whether the checkpoint of `step` holds item `name` (its folder is there)."""
-    return (Path(manager.directory) / str(step) / name).is_dir()
-
-
 def _d_item(d: Any) -> dict[str, Any]:
     """The `d` item of a checkpoint: the discriminator's params, statistics and optimiser state."""
     return {"params": d.params, "batch_stats": d.batch_stats, "opt_state": d.opt_state}
@@ -199,9 +195,10 @@ def restore_generator(
         # checkpoint from a pod (or any other device count) would then fail here with "Topology mismatch".
         # Read every array onto this process's first device instead.
         device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-        item = EMA if average and _has_item(manager, step, EMA) else "g_vars"
+        metadata = manager.item_metadata(step)  # lists only the items this step saved
+        item = EMA if average and EMA in metadata else "g_vars"
         target = jax.tree_util.tree_map(
-            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), manager.item_metadata(step)[item]
+            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata[item]
         )
         out = manager.restore(
             step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target), "meta": ocp.args.JsonRestore()})

@@ -162,8 +162,8 @@ def predictor_from_checkpoint(
     """Restore the generator's parameters from a training workdir and wrap them in a :class:`Predictor`.
 
     Only G's params and BatchNorm statistics are read (no optimiser state, no TensorFlow). `bf16` builds
-    the generator with bfloat16 compute; parameters stay float32. `average=False` reads the raw weights of
-a run that also kept their moving average (train.ema_decay), which is otherwise preferred.
+    the generator with bfloat16 compute; parameters stay float32. `average=False` reads the raw
+    weights of a run that also kept their moving average (train.ema_decay), which is otherwise preferred.
 
     Returns:
       (predictor, config, step).
