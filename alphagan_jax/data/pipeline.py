@@ -119,17 +119,16 @@ def make_sample_fn(
         bg = tf.clip_by_value(ops.resize_square(bg_src.window(btop, bleft, bwin), size), 0.0, 1.0)
         if flip:
             bg = ops.maybe_flip(s["bg_flip"], bg)
-        if any(jitter):
-            # Independent changes for a new composite; a replayed photo keeps its own colour relation, so
-            # its background gets the foreground's change (below).
-            fg = ops.color_jitter(s["jitter_fg"], fg, *jitter)
-            bg = ops.color_jitter(s["jitter_bg"], bg, *jitter)
+        bg_jitter_seed = s["jitter_bg"]
         if own_entry is not None:
             own = tf.random.stateless_uniform([], s["own_bg"], 0.0, 1.0) < own_prob
-            own_bg = tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0)
-            if any(jitter):
-                own_bg = ops.color_jitter(s["jitter_fg"], own_bg, *jitter)
-            bg = tf.where(own, own_bg, bg)
+            bg = tf.where(own, tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0), bg)
+            # A replayed photo keeps its own colour relation: its background gets the foreground's change.
+            bg_jitter_seed = tf.where(own, s["jitter_fg"], s["jitter_bg"])
+        if any(jitter):
+            # Independent changes for a new composite's foreground and background.
+            fg = ops.color_jitter(s["jitter_fg"], fg, *jitter)
+            bg = ops.color_jitter(bg_jitter_seed, bg, *jitter)
 
         trimap = ops.trimap_from_alpha(
             alpha, ops.random_kernel(s["k_fg"], kernels), ops.random_kernel(s["k_unk"], kernels)
