@@ -64,3 +64,51 @@ def discriminator_loss(real_logits: jnp.ndarray, fake_logits: jnp.ndarray) -> jn
 def generator_gan_loss(fake_logits: jnp.ndarray) -> jnp.ndarray:
     """The non-saturating generator loss BCE(fake, 1)."""
     return jnp.mean(optax.sigmoid_binary_cross_entropy(fake_logits, jnp.ones_like(fake_logits)))
+
+
+# The 5-tap binomial kernel of Burt & Adelson's pyramid (OpenCV's pyrDown/pyrUp use the same one).
+_BINOMIAL = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
+
+
+def _blur(x: jnp.ndarray, gain: float = 1.0) -> jnp.ndarray:
+    """Separable 5x5 binomial blur of NHWC `x` with mirror (reflect-101) borders, times `gain`."""
+    x = jnp.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    h, w = x.shape[1] - 4, x.shape[2] - 4
+    x = sum(k * x[:, i : i + h, :, :] for i, k in enumerate(_BINOMIAL))
+    return gain * sum(k * x[:, :, i : i + w, :] for i, k in enumerate(_BINOMIAL))
+
+
+def _upsample(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:
+    """Zero-insertion x2 then the binomial blur with gain 4 (pyrUp), cropped to height x width."""
+    n, h, w, c = x.shape
+    up = jnp.zeros((n, 2 * h, 2 * w, c), x.dtype).at[:, ::2, ::2, :].set(x)
+    return _blur(up, gain=4.0)[:, :height, :width, :]
+
+
+def laplacian_pyramid(x: jnp.ndarray, levels: int) -> list[jnp.ndarray]:
+    """The `levels` band-pass images of `x` (NHWC), finest first; the low-pass residual is left out."""
+    bands = []
+    for _ in range(levels):
+        down = _blur(x)[:, ::2, ::2, :]
+        bands.append(x - _upsample(down, x.shape[1], x.shape[2]))
+        x = down
+    return bands
+
+
+def laplacian_loss(
+    alpha_pred: jnp.ndarray, alpha_gt: jnp.ndarray, trimap: jnp.ndarray, levels: int = 5
+) -> jnp.ndarray:
+    """Multi-scale L1 between the Laplacian pyramids of the predicted and true alpha (Hou & Liu 2019;
+    MGMatting's weighting 2^level).
+
+    The prediction's known regions are first set from the trimap, as inference does (`clamp_known`), so the
+    error image is zero there and only the unknown region's errors, with their edges, are scored. The
+    pyramid is linear, so this is the pyramid of the error. Each level's mean absolute value is divided by
+    the batch's unknown fraction: like the other losses, a mean per unknown pixel rather than per crop pixel.
+    """
+    pred = alpha_pred.astype(jnp.float32)
+    pred = jnp.where(trimap > 0.75, 1.0, jnp.where(trimap < 0.25, 0.0, pred))
+    error = pred - alpha_gt.astype(jnp.float32)
+    fraction = jnp.maximum(jnp.mean(unknown_mask(trimap)), 1.0 / unknown_mask(trimap).size)
+    total = sum((2.0**i) * jnp.mean(jnp.abs(band)) for i, band in enumerate(laplacian_pyramid(error, levels)))
+    return total / fraction

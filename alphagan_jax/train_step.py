@@ -84,9 +84,14 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
         # A warm-up without the GAN term lets G learn the matte before D's opinion counts (gan_start_step).
         w_gan = jnp.where(state.step >= train.gan_start_step, train.w_gan, 0.0)
         total = train.w_alpha * l_alpha + train.w_comp * l_comp + w_gan * l_gan
-        return total, (l_alpha, l_comp, l_gan)
+        extra = {}
+        # A Python-level switch: with w_lap = 0 the compiled step is exactly the one without the term.
+        if train.w_lap:
+            extra["lap_loss"] = losses.laplacian_loss(alpha, alpha_gt, trimap)
+            total = total + train.w_lap * extra["lap_loss"]
+        return total, (l_alpha, l_comp, l_gan, extra)
 
-    (g_loss, (l_alpha, l_comp, l_gan)), d_alpha = jax.value_and_grad(g_loss_fn, has_aux=True)(alpha)
+    (g_loss, (l_alpha, l_comp, l_gan, extra)), d_alpha = jax.value_and_grad(g_loss_fn, has_aux=True)(alpha)
     (g_grads,) = g_pullback(d_alpha)
     new_g = state.g.apply_gradients(grads=g_grads, batch_stats=g_updates["batch_stats"])
 
@@ -95,6 +100,7 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
         "alpha_loss": l_alpha,
         "comp_loss": l_comp,
         "gan_loss": l_gan,
+        **extra,
         "d_loss": d_loss,
         "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
         "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),

@@ -73,6 +73,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_proc} processes")
     if config.data.crop_size % 32:
         raise ValueError(f"data.crop_size={config.data.crop_size} must be a multiple of 32")
+    for key in ("w_alpha", "w_comp", "w_gan", "w_lap"):
+        if not t[key] >= 0:
+            raise ValueError(f"train.{key}={t[key]} must be >= 0 (a loss weight)")
     for key in ("log_every", "ckpt_every"):
         if t[key] <= 0:
             raise ValueError(f"train.{key} must be positive, got {t[key]}")
