@@ -104,7 +104,8 @@ def laplacian_loss(
     The prediction's known regions are first set from the trimap, as inference does (`clamp_known`), so the
     error image is zero there and only the unknown region's errors, with their edges, are scored. The
     pyramid is linear, so this is the pyramid of the error. Each level's mean absolute value is divided by
-    the batch's unknown fraction: like the other losses, a mean per unknown pixel rather than per crop pixel.
+    the batch's unknown fraction: like the other losses, roughly a mean per unknown pixel rather than per crop
+    pixel (roughly, since the coarse levels spread an error beyond the unknown band).
     """
     pred = alpha_pred.astype(jnp.float32)
     pred = jnp.where(trimap > 0.75, 1.0, jnp.where(trimap < 0.25, 0.0, pred))

@@ -73,6 +73,9 @@ class AdversarialStep:
         kwargs = {"fused": True} if device.type == "cuda" else {}
         self.g_opt = torch.optim.Adam(self.g.parameters(), lr=t.lr, betas=(t.b1, t.b2), **kwargs)
         self.d_opt = torch.optim.Adam(self.d.parameters(), lr=t.lr, betas=(t.b1, t.b2), **kwargs)
+        if t.get("w_lap", 0.0):
+            # Timing a step without the Laplacian term against the JAX step with it would flatter PyTorch.
+            raise ValueError(f"the PyTorch peer has the paper's three losses only; got train.w_lap={t.w_lap}")
         self.weights = (t.w_alpha, t.w_comp, t.w_gan)
         self.g.train()
         self.d.train()

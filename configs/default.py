@@ -78,6 +78,7 @@ def get_train_config() -> ml_collections.ConfigDict:
     t.w_comp = 1.0
     t.w_gan = 1.0
     # Multi-scale Laplacian loss on the alpha (losses.laplacian_loss); 0 = off, the paper's three losses only.
+    # Its five levels are weighted 1, 2, 4, 8, 16, so at weight 1 it is several times the alpha loss.
     t.w_lap = 0.0
     # Keep an exponential moving average of G's variables with this decay (0 = none); validation, the best
     # checkpoint, evaluate.py and predict then use the average.

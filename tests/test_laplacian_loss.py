@@ -23,11 +23,12 @@ def _opencv_bands(image: np.ndarray, levels: int) -> list[np.ndarray]:
     return bands
 
 
-@pytest.mark.parametrize("shape", [(64, 64), (40, 56), (37, 50)])
-def test_pyramid_matches_opencv(shape):
+# 32 px with 5 levels: the smallest crop the trainer allows, down to a 2 x 2 level; (3, 5): 1-px levels.
+@pytest.mark.parametrize("shape, levels", [((64, 64), 3), ((40, 56), 3), ((37, 50), 3), ((32, 32), 5), ((3, 5), 3)])
+def test_pyramid_matches_opencv(shape, levels):
     image = np.random.default_rng(0).uniform(size=shape).astype(np.float32)
-    ours = losses.laplacian_pyramid(jnp.asarray(image)[None, ..., None], 3)
-    for level, (a, b) in enumerate(zip(ours, _opencv_bands(image, 3), strict=True)):
+    ours = losses.laplacian_pyramid(jnp.asarray(image)[None, ..., None], levels)
+    for level, (a, b) in enumerate(zip(ours, _opencv_bands(image, levels), strict=True)):
         np.testing.assert_allclose(np.asarray(a)[0, ..., 0], b, atol=1e-5, err_msg=f"level {level}")
 
 
@@ -67,6 +68,8 @@ def test_only_unknown_pixels_count():
     # No unknown pixel at all (and a ground truth that agrees with the trimap): zero, like the other losses.
     known = jnp.asarray(np.where(unknown, 1.0, trimap))
     assert float(losses.laplacian_loss(jnp.asarray(pred), known, known)) == 0.0
+    grad = jax.grad(lambda p: losses.laplacian_loss(p, known, known))(jnp.asarray(pred))
+    assert np.all(np.asarray(grad) == 0)
 
 
 def test_train_step_adds_the_weighted_term():
