@@ -18,12 +18,12 @@ What makes it learn real mattes (see the README's Quality section for the ablati
 - the photos themselves as half the samples (data.own_bg_prob: the estimated foreground over its own
   estimated background) beside re-composites on the shared background photos;
 - random colour changes (data.color_jitter), separate for a re-composite's foreground and background;
+- a multi-scale Laplacian loss on the alpha beside the paper's three losses (train.w_lap);
 - a cosine learning-rate schedule, the GAN term only after a warm-up of the alpha and composition losses,
   and a moving average of the weights (train.ema_decay) for validation and inference.
 
-On the 2-core development CPU it took 74.8 minutes, validation included (2026-11-30; ~0.62 s per step).
-Its held-out SAD was still falling at the end with the training loss (README, Quality): the budget is the
-limit. On a GPU keep everything and scale the budget: train.batch_size=32 with train.lr=2e-3 (the
+On the 2-core development CPU it took 73.5 minutes, validation included (2026-11-30; ~0.6 s per step).
+Its held-out SAD was still falling at the end, slowly (README, Quality): the budget is the limit. On a GPU keep everything and scale the budget: train.batch_size=32 with train.lr=2e-3 (the
 square-root rule), train.num_steps=20000 or more, larger crops (data.crop_size=256,
 data.crop_choices=(256,)), and a wider network (model.width=32, model.aspp_channels=128,
 model.decoder_base=32) or the paper's ResNet-50 with ImageNet weights (configs/default.py,
@@ -58,6 +58,7 @@ def get_config():
     t.warmup_steps = 200
     t.gan_start_step = 800
     t.w_gan = 0.1
+    t.w_lap = 1.0
     t.ema_decay = 0.999
     t.log_every = 50
     t.image_every = 1000
