@@ -9,6 +9,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import optax
 
+from alphagan_jax.models import clamp_known
+
 EPS = 1e-6
 
 
@@ -107,9 +109,8 @@ def laplacian_loss(
     the batch's unknown fraction: like the other losses, roughly a mean per unknown pixel rather than per crop
     pixel (roughly, since the coarse levels spread an error beyond the unknown band).
     """
-    pred = alpha_pred.astype(jnp.float32)
-    pred = jnp.where(trimap > 0.75, 1.0, jnp.where(trimap < 0.25, 0.0, pred))
-    error = pred - alpha_gt.astype(jnp.float32)
-    fraction = jnp.maximum(jnp.mean(unknown_mask(trimap)), 1.0 / unknown_mask(trimap).size)
+    error = clamp_known(alpha_pred.astype(jnp.float32), trimap) - alpha_gt.astype(jnp.float32)
+    unknown = unknown_mask(trimap)
+    fraction = jnp.maximum(jnp.mean(unknown), 1.0 / unknown.size)
     total = sum((2.0**i) * jnp.mean(jnp.abs(band)) for i, band in enumerate(laplacian_pyramid(error, levels)))
     return total / fraction

@@ -23,11 +23,11 @@ What makes it learn real mattes (see the README's Quality section for the ablati
   and a moving average of the weights (train.ema_decay) for validation and inference.
 
 On the 2-core development CPU it took 73.5 minutes, validation included (2026-11-30; ~0.6 s per step).
-Its held-out SAD was still falling at the end, slowly (README, Quality): the budget is the limit. On a GPU keep everything and scale the budget: train.batch_size=32 with train.lr=2e-3 (the
-square-root rule), train.num_steps=20000 or more, larger crops (data.crop_size=256,
-data.crop_choices=(256,)), and a wider network (model.width=32, model.aspp_channels=128,
-model.decoder_base=32) or the paper's ResNet-50 with ImageNet weights (configs/default.py,
-model.pretrained).
+Its held-out SAD was still falling at the end, slowly (README, Quality): the budget is the limit. On a GPU
+keep everything and scale the budget: train.batch_size=32 with train.lr=2e-3 (the square-root rule),
+train.num_steps=20000 or more, larger crops (data.crop_size=256, data.crop_choices=(256,)), and a wider
+network (model.width=32, model.aspp_channels=128, model.decoder_base=32) or the paper's ResNet-50 with
+ImageNet weights (configs/default.py, model.pretrained).
 """
 
 from configs import synthetic
