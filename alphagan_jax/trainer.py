@@ -24,6 +24,8 @@ from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
 
+PIPELINES = ("tf", "jax")
+
 
 def _say(message: str) -> None:
     if jax.process_index() == 0:
@@ -80,6 +82,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         if t[key] <= 0:
             raise ValueError(f"train.{key} must be positive, got {t[key]}")
     d = config.data
+    if d.get("pipeline", "tf") not in PIPELINES:
+        raise ValueError(f"data.pipeline={d.pipeline!r}: allowed values {', '.join(PIPELINES)}")
     lo, hi = d.trimap_kernel_range
     if not 1 <= lo <= hi:
         raise ValueError(f"data.trimap_kernel_range={tuple(d.trimap_kernel_range)} needs 1 <= low <= high (pixels)")
@@ -98,6 +102,12 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
+    if config.data.get("pipeline", "tf") == "jax":
+        from alphagan_jax.data.device_pipeline import make_device_train_iterator
+
+        return make_device_train_iterator(
+            config.data, global_batch_size=config.train.batch_size, seed=config.seed, start_step=start_step
+        )
     try:
         from alphagan_jax.data import make_train_iterator
     except ImportError as e:  # pragma: no cover - depends on the install

@@ -31,6 +31,9 @@ def get_model_config() -> ml_collections.ConfigDict:
 def get_data_config() -> ml_collections.ConfigDict:
     d = ml_collections.ConfigDict()
     d.source = "synthetic"  # training source: synthetic | folder | adobe_dim
+    # Where training composites are made: "tf" (tf.data on the host's CPUs) or "jax" (on the accelerator,
+    # data/device_pipeline.py: needs no TensorFlow, pools decoded once into accelerator memory).
+    d.pipeline = "tf"
     d.path = ""  # root of the source ('' with source=synthetic needs no files)
     d.bg_path = ""  # background folder or TFDS name ('coco/2017', 'voc/2012'); '' = the source's own
     d.tfds_data_dir = ""  # where TFDS keeps built datasets ('' = TFDS default)
@@ -50,6 +53,7 @@ def get_data_config() -> ml_collections.ConfigDict:
     d.threads = 0  # private tf.data thread pool size; 0 = TF default
     # Decode the fg/alpha pool (then the background folder) once into RAM when it fits in this many MB per
     # host, instead of decoding full-resolution files for every sample; 0 = always decode per sample.
+    # With pipeline="jax" every pool must fit in it (in accelerator memory, padded to its largest image).
     d.decoded_cache_mb = 4096
     # Built-in synthetic set.
     d.synthetic_num_fg = 64  # procedural foregrounds in the pool
