@@ -335,7 +335,7 @@ def test_logged_step_time_includes_the_computation():
 @pytest.mark.parametrize(
     "key, value",
     [("trimap_kernel_range", (0, 5)), ("scale_range", (0.0, 1.0)), ("crop_choices", ()), ("crop_size", 100),
-     ("color_jitter", (0.6, 0.0, 0.0)), ("color_jitter", (0.1, 0.2))],
+     ("color_jitter", (0.6, 0.0, 0.0)), ("color_jitter", (0.1, 0.2)), ("pipeline", "torch")],
 )
 def test_bad_data_values_name_the_key(tmp_path, key, value):
     config = test_config.get_config()
