@@ -24,10 +24,9 @@ What makes it learn real mattes (see the README's Quality section for the ablati
 
 On the 2-core development CPU it took 73.5 minutes, validation included (2026-11-30; ~0.6 s per step).
 Its held-out SAD was still falling at the end, slowly (README, Quality): the budget is the limit. On a GPU
-keep everything and scale the budget: train.batch_size=32 with train.lr=2e-3 (the square-root rule),
-train.num_steps=20000 or more, larger crops (data.crop_size=256, data.crop_choices=(256,)), and a wider
-network (model.width=32, model.aspp_channels=128, model.decoder_base=32) or the paper's ResNet-50 with
-ImageNet weights (configs/default.py, model.pretrained).
+keep everything and scale the budget: configs/alphamatting_gpu.py (batch 32 with the learning rate by the
+square-root rule, 256 px crops, a 2x wider network, 12000 steps, composites made on the accelerator) took
+about 6 minutes on one H200 and brought the held-out SAD from 5.11 / 6.51 (fine / coarse) to 3.81 / 4.48.
 """
 
 from configs import synthetic
