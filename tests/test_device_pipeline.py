@@ -100,6 +100,27 @@ def test_crop_at_scale_one_is_the_exact_window_anywhere_in_a_padded_pool():
             np.testing.assert_allclose(np.asarray(got), img[top:top + size, left:left + size], atol=1e-3)
 
 
+@pytest.mark.parametrize("win, size", [(40, 16), (23, 16), (12, 16)])
+def test_crop_equals_resampling_the_whole_padded_image(win, size):
+    """The crop reads a block around the window only; it must equal resampling the whole image (padded as
+    the stack pads it) with the same scale and translation, at the borders too. Catches a block too small
+    for the filter's reach or a wrong offset."""
+    rng = np.random.default_rng(4)
+    big = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    small = rng.integers(0, 256, (45, 50, 3), dtype=np.uint8)
+    stack = _stack([big, small])
+    for i, img in enumerate((big, small)):
+        padded = np.pad(img, ((0, 60 - img.shape[0]), (0, 80 - img.shape[1]), (0, 0)), mode="edge")
+        h, w = img.shape[:2]
+        for top, left in ((0, 0), (h - win, w - win), (9, 5)):
+            got = dp.crop_resize(stack, i, jnp.int32(top), jnp.int32(left), jnp.int32(win), size, 40)
+            scale = size / win
+            want = jax.image.scale_and_translate(
+                jnp.asarray(padded, jnp.float32), (size, size, 3), (0, 1), jnp.array([scale, scale]),
+                jnp.array([-top * scale, -left * scale]), method="linear", antialias=True)
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=2e-3, err_msg=f"{i} {top} {left}")
+
+
 def test_crop_of_a_constant_image_stays_constant_at_its_borders():
     """Downscaled windows touching the image's edge read no padding zeros (the stack repeats edges)."""
     small = np.full((30, 30, 3), 200, np.uint8)
@@ -132,6 +153,9 @@ def test_own_background_is_cut_with_the_foregrounds_window(tmp_path):
     which fails if the own background were cut, scaled or flipped on its own."""
     root = _pools(tmp_path)
     (batch,) = _batches(_config(root, own_bg_prob=1.0), 1, batch=8)
+    np.testing.assert_array_equal(batch["bg"], batch["fg"])
+    # A replayed photo's background takes its foreground's colour change, not one of its own.
+    (batch,) = _batches(_config(root, own_bg_prob=1.0, color_jitter=(0.2, 0.3, 0.3)), 1, batch=8)
     np.testing.assert_array_equal(batch["bg"], batch["fg"])
     (batch,) = _batches(_config(root, own_bg_prob=0.0), 1, batch=8)
     assert not np.array_equal(batch["bg"], batch["fg"])

@@ -9,12 +9,15 @@ fast accelerator, which a few CPU cores of tf.data cannot.
 The recipe is pipeline.py's, key for key; the samples are not the same ones. The random streams differ
 (jax.random instead of TF's stateless ops), and a crop is resized in one pass with a triangle filter
 (jax.image.scale_and_translate with antialiasing) instead of 2x box steps then bilinear, so every source
-pixel still keeps a weight. As in pipeline.py, sample k of the global stream (k = step * global_batch +
-position) depends only on (seed, k): resume is exact, and host p of P makes positions [p * b, (p + 1) * b)
-of every global batch. Foreground and background indices follow a fresh permutation per epoch.
+pixel still keeps a weight. That filter also reads the pixels just around the window, where tf.data's sees
+only the window. Past the top and left edges of an image, and past every edge of a pool's largest image,
+the missing taps are dropped and the others reweighted; a smaller image is padded to the pool's size with
+its edge pixels, which the filter then reads past its bottom and right edges. The pools, so padded, must
+fit in ``data.decoded_cache_mb``.
 
-Each pool is padded to its largest image (edge pixels repeated, so a filter tap past a border reads the
-border), and all of them must fit in ``data.decoded_cache_mb``.
+As in pipeline.py, sample k of the global stream (k = step * global_batch + position) depends only on
+(seed, k): resume is exact, and host p of P makes positions [p * b, (p + 1) * b) of every global batch.
+Foreground and background indices follow a fresh permutation per epoch.
 """
 
 from __future__ import annotations
@@ -24,12 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from alphagan_jax.data.io import ImageReadError, read_alpha, read_rgb
+from alphagan_jax.data.io import alpha_from_raw, decode_raw, read_alpha, read_rgb, rgb_from_raw
 from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check_pair_size
 
 ALPHA_SNAP = 1.0 / 1024.0  # as tf_ops.ALPHA_SNAP: resize round-off near 0 and 1 is snapped
@@ -68,41 +70,22 @@ jax.tree_util.register_dataclass(
 )
 
 
-def _decode_bytes(contents: bytes, name: str, flags: int) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(contents, np.uint8), flags)
-    if img is None:
-        raise ImageReadError(f"cannot decode image (corrupt or unsupported format): {name}")
-    return img
-
-
 def _rgb_images(pool: Pool, what: str) -> list[np.ndarray]:
     """uint8 HxWx3 RGB, as io.read_rgb reads files."""
     if pool.arrays is not None:
-        arr = np.asarray(pool.arrays)
-        return [np.repeat(a[:, :, None], 3, 2) if a.ndim == 2 else a[:, :, :3] for a in arr]
-    out = [read_rgb(p) for p in pool.paths]
-    for i, contents in enumerate(pool.encoded):
-        img = _decode_bytes(contents, f"{what} #{i}", cv2.IMREAD_COLOR)
-        if img.dtype == np.uint16:
-            img = np.round(img.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
-        out.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    return out
+        return [rgb_from_raw(a) for a in np.asarray(pool.arrays)]
+    return [read_rgb(p) for p in pool.paths] + [
+        rgb_from_raw(decode_raw(c, f"{what} #{i}")) for i, c in enumerate(pool.encoded)
+    ]
 
 
 def _alpha_images(pool: Pool) -> list[np.ndarray]:
     """float32 HxW in [0, 1], as io.read_alpha reads files."""
     if pool.arrays is not None:
-        arr = np.asarray(pool.arrays)
-        scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-        return [(a[:, :, 0] if a.ndim == 3 else a).astype(np.float32) / np.float32(scale) for a in arr]
-    out = [read_alpha(p) for p in pool.paths]
-    for i, contents in enumerate(pool.encoded):
-        raw = _decode_bytes(contents, f"alpha #{i}", cv2.IMREAD_UNCHANGED)
-        scale = 65535.0 if raw.dtype == np.uint16 else 255.0
-        one = raw if raw.ndim == 2 else (raw[:, :, 3] if raw.shape[2] == 4 and (raw[:, :, 3] < scale).any()
-                                         else raw[:, :, 0])
-        out.append(one.astype(np.float32) / np.float32(scale))
-    return out
+        return [alpha_from_raw(a, f"alpha #{i}") for i, a in enumerate(np.asarray(pool.arrays))]
+    return [read_alpha(p) for p in pool.paths] + [
+        alpha_from_raw(decode_raw(c, f"alpha #{i}"), f"alpha #{i}") for i, c in enumerate(pool.encoded)
+    ]
 
 
 def _stack(images: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -136,27 +119,30 @@ def decode_pools(pools: TrainPools, budget_mb: float) -> DevicePools:
         )
     if not len(pools.bg):
         raise ValueError("data.pipeline='jax' needs a background pool: set data.bg_path to an image folder")
+    stacks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def add(name: str, images: list[np.ndarray], dtype: Any) -> None:
+        # Checked pool by pool, so a set far over the budget fails before it is all in host memory.
+        stacks[name] = _stack(images, dtype)
+        total_mb = sum(s[0].nbytes for s in stacks.values()) / 2**20
+        if total_mb > budget_mb:
+            raise ValueError(
+                f"data.pipeline='jax' keeps the decoded pools in accelerator memory: {total_mb:.0f} MB or more "
+                f"(each pool padded to its largest image) > data.decoded_cache_mb={budget_mb:g}; raise it, or "
+                "use data.pipeline='tf'"
+            )
+
     fgs, alphas = _rgb_images(pools.fg, "foreground"), _alpha_images(pools.alpha)
     fg_names, alpha_names = _names(pools.fg, "foreground"), _names(pools.alpha, "alpha")
     for name_f, name_a, f, a in zip(fg_names, alpha_names, fgs, alphas, strict=True):
         check_pair_size(name_f, name_a, f.shape, a.shape)
-    levels = [np.round(a * _ALPHA_LEVELS).astype(np.uint16) for a in alphas]
-    stacks = {
-        "fg": _stack(fgs, np.uint8),
-        "alpha": _stack(levels, np.uint16),
-        "bg": _stack(_rgb_images(pools.bg, "background"), np.uint8),
-    }
+    add("fg", fgs, np.uint8)
+    add("alpha", [np.round(a * _ALPHA_LEVELS).astype(np.uint16) for a in alphas], np.uint16)
+    add("bg", _rgb_images(pools.bg, "background"), np.uint8)
     if len(pools.own_bg):
-        stacks["own_bg"] = _stack(_rgb_images(pools.own_bg, "own background"), np.uint8)
+        add("own_bg", _rgb_images(pools.own_bg, "own background"), np.uint8)
     unknown = [np.argwhere((a > 0) & (a < 1)).astype(np.int32) for a in alphas]
     counts = np.array([len(u) for u in unknown], np.int32)
-    total_mb = (sum(s[0].nbytes for s in stacks.values()) + sum(u.nbytes for u in unknown)) / 2**20
-    if total_mb > budget_mb:
-        raise ValueError(
-            f"data.pipeline='jax' keeps the decoded pools in accelerator memory: {total_mb:.0f} MB (each pool "
-            f"padded to its largest image) > data.decoded_cache_mb={budget_mb:g}; raise it, or use "
-            "data.pipeline='tf'"
-        )
     return DevicePools(
         fg=Stack(*stacks["fg"]),
         alpha=Stack(*stacks["alpha"]),
@@ -280,7 +266,12 @@ def crop_resize(stack: Stack, i: jax.Array, top: jax.Array, left: jax.Array, win
 
 
 def _epoch_index(key: jax.Array, k: jax.Array, n: int, tag: int) -> jax.Array:
-    """Entry k % n of a random permutation of range(n), fresh for every epoch k // n."""
+    """Entry k % n of a random permutation of range(n), fresh for every epoch k // n.
+
+    With threefry's partitionable splitting (JAX's default), split(key)[j] equals fold_in(key, j), so the
+    key of epoch e's permutation is also sample 1's e-th draw key (tf_ops' seeds overlap the same way). The
+    permutations stay uniform; kept as is, so the runs in the README reproduce.
+    """
     if n == 1:
         return jnp.int32(0)
     epoch_key = jax.random.fold_in(jax.random.fold_in(key, tag), k // n)
@@ -394,6 +385,7 @@ def make_device_train_iterator(
 
     @jax.jit
     def batch(pools_: DevicePools, step: jax.Array) -> dict[str, jax.Array]:
+        # uint32 wraps after 2**32 samples (134 M steps of 32), far past any run here.
         k = step.astype(jnp.uint32) * global_batch_size + p * b + jnp.arange(b, dtype=jnp.uint32)
         return jax.vmap(sample, in_axes=(None, 0))(pools_, k)
 

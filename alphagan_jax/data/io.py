@@ -50,13 +50,22 @@ def read_raw(path: str | Path) -> np.ndarray:
     # np.fromfile + imdecode rather than imread: works with non-ASCII paths and never returns a silent None.
     try:
         buf = np.fromfile(str(p), dtype=np.uint8)
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-    except (OSError, cv2.error) as e:
+    except OSError as e:
         raise ImageReadError(f"cannot read image {p}: {e}") from e
+    return decode_raw(buf, p)
+
+
+def decode_raw(contents: bytes | np.ndarray, name: str | Path) -> np.ndarray:
+    """`read_raw` for encoded bytes already in memory; `name` (a path or a label) goes into errors."""
+    buf = np.frombuffer(contents, np.uint8) if isinstance(contents, bytes) else contents
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    except cv2.error as e:
+        raise ImageReadError(f"cannot read image {name}: {e}") from e
     if img is None:
-        raise ImageReadError(f"cannot decode image (corrupt or unsupported format): {p}")
+        raise ImageReadError(f"cannot decode image (corrupt or unsupported format): {name}")
     if img.dtype not in (np.uint8, np.uint16):
-        raise ImageReadError(f"unsupported pixel type {img.dtype} in image {p}")
+        raise ImageReadError(f"unsupported pixel type {img.dtype} in image {name}")
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.ndim == 3:
@@ -65,7 +74,7 @@ def read_raw(path: str | Path) -> np.ndarray:
         elif img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
         else:
-            raise ImageReadError(f"unsupported channel count {img.shape[2]} in image {p}")
+            raise ImageReadError(f"unsupported channel count {img.shape[2]} in image {name}")
     return img
 
 
@@ -82,7 +91,12 @@ def _max_value(img: np.ndarray) -> float:
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """An image as uint8 HxWx3 RGB: greyscale is expanded, an alpha channel dropped, 16-bit rescaled."""
-    img = _to_uint8(read_raw(path))
+    return rgb_from_raw(read_raw(path))
+
+
+def rgb_from_raw(img: np.ndarray) -> np.ndarray:
+    """`read_rgb` of pixels from `read_raw` or `decode_raw`."""
+    img = _to_uint8(img)
     if img.ndim == 2:
         return np.repeat(img[:, :, None], 3, axis=2)
     return np.ascontiguousarray(img[:, :, :3])
@@ -111,10 +125,13 @@ def read_alpha(path: str | Path) -> np.ndarray:
     uniformly opaque.
     """
     p = Path(path)
-    img = read_raw(p)
-    one = _single_channel(img, p)
-    return one.astype(np.float32) / np.float32(_max_value(img))
+    return alpha_from_raw(read_raw(p), p)
 
+
+def alpha_from_raw(img: np.ndarray, name: str | Path) -> np.ndarray:
+    """`read_alpha` of pixels from `read_raw` or `decode_raw`."""
+    one = _single_channel(img, Path(str(name)))
+    return one.astype(np.float32) / np.float32(_max_value(img))
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
