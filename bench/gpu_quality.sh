@@ -11,23 +11,27 @@
 # metrics.jsonl and config.json, the quality folders with every matte): the device tool brings back at most
 # 8 files, and the checkpoints are too large to bring back.
 # Environment: OUT, SHARED (folder holding alphamatting/ and backgrounds/), BUDGET_S (default 570),
-# RESERVE_S (default 50; 110 with TTA), PYTHON (default python3), ARGS (more --config overrides). Wheels in
+# RESERVE_S (default 50; 110 with TTA=1), PYTHON (default python3), ARGS (more --config overrides). Wheels in
 # .whl/ are installed first (offline): this project's GPU hosts lack ml-collections and tensorboardX.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/results/gpu-quality}
 SHARED=${SHARED:-../shared/data}
 BUDGET_S=${BUDGET_S:-570}
-RESERVE_S=${RESERVE_S:-$([ -n "${TTA:-}" ] && echo 110 || echo 50)}
+TTA=${TTA:-0}
+RESERVE_S=${RESERVE_S:-$([ "$TTA" = 1 ] && echo 110 || echo 50)}
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 # Shared by the run's validations and bench/quality.py, so the held-out photos' shapes compile once.
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax-cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 start=$SECONDS
-mkdir -p "$OUT"
+TRAIN_S=$((BUDGET_S - RESERVE_S))
+((TRAIN_S > 0)) || { echo "BUDGET_S=$BUDGET_S leaves no training time after RESERVE_S=$RESERVE_S" >&2; exit 2; }
+mkdir -p "$OUT" || exit 1
 LOG=$OUT/suite.log
-WORK=$(mktemp -d)
+WORK=$(mktemp -d) || exit 1
+trap 'rm -rf "$WORK"' EXIT
 say() { echo "== $* ($((SECONDS - start)) s)" | tee -a "$LOG"; }
 
 if ls .whl/*.whl >/dev/null 2>&1; then
@@ -39,18 +43,23 @@ export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
 
 say "train configs/alphamatting_gpu.py"
 # tqdm's bar goes to its own file: tens of thousands of redraws would bury the log.
+# SIGTERM makes the trainer save and exit; -k: killed 60 s later if that save hangs.
 # shellcheck disable=SC2086
-timeout -s TERM $((BUDGET_S - RESERVE_S)) "$PY" train.py --config configs/alphamatting_gpu.py \
+timeout -k 60 -s TERM "$TRAIN_S" "$PY" train.py --config configs/alphamatting_gpu.py \
     --workdir "$WORK/run" --config.data.bg_path="$SHARED/backgrounds" \
     --config.data.val_path="$SHARED/alphamatting" ${ARGS:-} >>"$LOG" 2>"$WORK/progress.log"
-say "train exit status $? (124: stopped at its time limit, saved)"
+train_rc=$?
+say "train exit status $train_rc (124: stopped at its time limit, saved)"
 tr '\r' '\n' <"$WORK/progress.log" | grep -a -v '^train:\|^\s*$' >>"$LOG"
-for tta in "" ${TTA:+--tta}; do
+rc=0
+((train_rc == 0 || train_rc == 124)) || rc=$train_rc
+for tta in "" $([ "$TTA" = 1 ] && echo --tta); do
     say "quality $tta"
     "$PY" bench/quality.py --no-cf --workdir "$WORK/run" --data "$SHARED/alphamatting" $tta \
-        --out "$WORK/quality${tta:+-tta}" >>"$LOG" 2>&1 || say "quality $tta failed"
+        --out "$WORK/quality${tta:+-tta}" >>"$LOG" 2>&1 || { rc=1; say "quality $tta failed"; }
 done
 # The pictures are rebuilt on a CPU beside closed-form's mattes.
 rm -rf "$WORK"/run/checkpoints "$WORK"/run/best "$WORK"/run/tensorboard "$WORK"/quality*/GT*.png "$WORK/progress.log"
-tar czf "$OUT/results.tgz" -C "$WORK" .
-say "done"
+tar czf "$OUT/results.tgz" -C "$WORK" . || rc=1
+say "done, exit status $rc"
+exit $rc

@@ -4,10 +4,10 @@ on one accelerator, with the training composites made there (data.pipeline="jax"
   python train.py --config configs/alphamatting_gpu.py --workdir runs/am-gpu     # same training set
 
 On one H200 (2026-11-30) a step of 32 crops took 26.5 ms (median; composites included), so the 12000 steps
-take about 6 minutes after a cold start of about 2.5 (compile and autotuning); bench/gpu_quality.sh runs it and
-scores it in one call. The run measured in the README (Quality) was stopped by its call's time limit at step
-11809, in the cosine schedule's last 2 % (learning rate below 3e-5), and scored there. Not meant for a CPU:
-a step there takes minutes.
+take about 6 minutes with validations, after a cold start of about 2.5 (compile and autotuning);
+bench/gpu_quality.sh runs it and scores it in one call. The run measured in the README (Quality) was
+stopped by its call's time limit at step 11809, in the cosine schedule's last 2 % (learning rate below
+3e-5), and scored there. Not meant for a CPU: a step there takes minutes.
 
 Against the CPU recipe: 4x the batch (the learning rate by the square-root rule), 4x the crop area, a 2x
 wider network, bf16 compute, 12000 steps; warm-up, GAN start and validations in the same proportion.
@@ -38,5 +38,5 @@ def get_config():
     t.gan_start_step = 1371  # 800 of 7000
     t.val_every = 2000
     t.ckpt_every = 2000
-    t.image_every = 2000
+    t.image_every = 0  # as run; 2000 adds a prediction grid to the logs at no cost to training
     return config
