@@ -144,7 +144,9 @@ def make_sharded_step(
 def shard_batch(batch: dict[str, np.ndarray], mesh: Mesh) -> Batch:
     """This host's part of the global batch -> global arrays sharded over the mesh (works multi-host)."""
     sharding = batch_sharding(mesh)
-    if jax.process_count() == 1 and all(isinstance(v, jax.Array) for v in batch.values()):
-        # Made on the accelerator (data.pipeline="jax"): spread it over the devices without a host round trip.
-        return {k: jax.device_put(v, sharding) for k, v in batch.items()}
-    return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}
+    # A batch made on the accelerator (data.pipeline="jax") is passed on as a jax Array, not through NumPy,
+    # so JAX device_puts its slices from the device that made them.
+    return {
+        k: jax.make_array_from_process_local_data(sharding, v if isinstance(v, jax.Array) else np.asarray(v))
+        for k, v in batch.items()
+    }

@@ -396,3 +396,28 @@ def test_kill_9_of_one_process_stops_the_other_with_a_clear_error(killed_run):
     assert steps_saved(run.workdir) == ["2", "3"]  # the last completed ones; step 4 never ran
     _, _, step = restore_generator(run.workdir)
     assert step == 3
+
+
+def test_two_processes_with_composites_made_on_the_devices(root):
+    """data.pipeline='jax' in a pod: each process makes its own part of every batch on its first device,
+    and the parts are the single-host stream's, and both hosts end with the same state."""
+    import hashlib
+
+    from alphagan_jax.data.device_pipeline import make_device_train_iterator
+
+    run = new_run(root, "device_pipeline")
+    steps = 2
+    cmd = worker(run.workdir, *QUIET, "--config.data.pipeline=jax", f"--config.train.num_steps={steps}")
+    with launch.processes(cmd, 2, 2, run.logs, stream_first=False, env=env_for(run), cwd=REPO_ROOT) as procs:
+        assert wait_all(procs, run.logs) == [0, 0], tails(run.logs)
+    assert_identical(run.host(0), run.host(1), "process 0 vs process 1")
+    config = test_config.get_config()
+    stream = make_device_train_iterator(config.data, global_batch_size=config.train.batch_size, seed=config.seed,
+                                        process_index=0, process_count=1)
+    for step, (a, b) in enumerate(zip(run.hashes(0), run.hashes(1), strict=True)):
+        batch = {k: np.asarray(v) for k, v in next(stream).items()}
+        keys = sorted(batch)
+        single = [hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
+                  for i in range(len(batch[keys[0]]))]
+        assert a + b == single, f"step {step + 1}: the hosts' parts are not the single-host batch"
+    assert len(run.hashes(0)) == steps
