@@ -102,12 +102,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
-    if config.data.get("pipeline", "tf") == "jax":
-        from alphagan_jax.data.device_pipeline import make_device_train_iterator
-
-        return make_device_train_iterator(
-            config.data, global_batch_size=config.train.batch_size, seed=config.seed, start_step=start_step
-        )
     try:
         from alphagan_jax.data import make_train_iterator
     except ImportError as e:  # pragma: no cover - depends on the install

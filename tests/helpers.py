@@ -1,5 +1,6 @@
 """Helpers shared by several test files: `from helpers import ...` (pytest puts tests/ on sys.path)."""
 
+import hashlib
 import itertools
 import math
 from pathlib import Path
@@ -38,6 +39,13 @@ def batches(config, n, pools=None, batch=4, seed=0, start_step=0, host=(0, 1)):
         process_count=host[1],
     )
     return list(itertools.islice(it, n))
+
+
+def sample_hashes(batch) -> list[str]:
+    """One digest per sample over all of its arrays (NumPy or jax), so samples can be matched one by one."""
+    keys = sorted(batch)
+    return [hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
+            for i in range(len(batch[keys[0]]))]
 
 
 def write_image(path: Path, arr: np.ndarray) -> None:

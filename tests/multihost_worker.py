@@ -7,7 +7,6 @@ With MULTIHOST_PAUSE_AT_STEP=k, process 1 stops before drawing step k's batch, w
 for a file `resume` in that folder, so that a test can signal or kill it at a known step.
 """
 
-import hashlib
 import json
 import os
 import runpy
@@ -20,19 +19,13 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from helpers import sample_hashes  # noqa: E402  (this script's folder, tests/, is on sys.path)
 
 from alphagan_jax import trainer  # noqa: E402
 
 RECORD = Path(os.environ["MULTIHOST_RECORD"])
 PAUSE_AT = int(os.environ.get("MULTIHOST_PAUSE_AT_STEP", "0"))
 hashes: list[list[str]] = []
-
-
-def sample_hashes(batch: dict[str, np.ndarray]) -> list[str]:
-    """One digest per sample over all of its arrays, so hosts' samples can be matched one by one."""
-    keys = sorted(batch)
-    return [hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
-            for i in range(len(batch[keys[0]]))]
 
 
 def recording_iterator(config, start_step):

@@ -1,7 +1,6 @@
 """data.pipeline='jax': composites made on the accelerator, checked against OpenCV, TensorFlow and the
 definitions of a sample (alpha, trimap, composite, own background), and the trainer run without TensorFlow."""
 
-import itertools
 import json
 import os
 import subprocess
@@ -12,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
-from helpers import small_config, write_image
+from helpers import batches, small_config, write_image
 
 from alphagan_jax.data import device_pipeline as dp
 from alphagan_jax.data.sources import Pool, TrainPools
@@ -50,9 +49,10 @@ def _config(root, **overrides):
 
 
 def _batches(config, n, batch=4, seed=0, start_step=0, host=(0, 1)):
-    it = dp.make_device_train_iterator(config, global_batch_size=batch, seed=seed, start_step=start_step,
-                                       process_index=host[0], process_count=host[1])
-    return [{k: np.asarray(v) for k, v in b.items()} for b in itertools.islice(it, n)]
+    """helpers.batches (the data package's make_train_iterator, which picks this pipeline by
+    data.pipeline), as NumPy."""
+    return [{k: np.asarray(v) for k, v in b.items()}
+            for b in batches(config, n, batch=batch, seed=seed, start_step=start_step, host=host)]
 
 
 def test_trimap_matches_opencv_for_every_kernel_pair():

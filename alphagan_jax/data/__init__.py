@@ -1,4 +1,5 @@
-"""Matting data: on-the-fly training composites (tf.data) and full-resolution evaluation samples (NumPy).
+"""Matting data: on-the-fly training composites (tf.data, or JAX on the accelerator) and full-resolution
+evaluation samples (NumPy).
 
 Importing this package does not import TensorFlow; only building a training pipeline does, so evaluation
 and the accelerator host (which has no TensorFlow) can use `eval_samples` and `io`.
@@ -25,7 +26,11 @@ def make_train_dataset(data_config: Any, *, global_batch_size: int, seed: int, s
 def make_train_iterator(
     data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
 ) -> Iterator[dict]:
-    """This host's training batches as NumPy dicts; see pipeline.make_train_iterator."""
-    from alphagan_jax.data.pipeline import make_train_iterator as build
+    """This host's training batches: NumPy dicts from tf.data (pipeline.make_train_iterator), or jax Arrays
+    made on the accelerator when data_config.pipeline is "jax" (device_pipeline.make_device_train_iterator)."""
+    if getattr(data_config, "pipeline", "tf") == "jax":
+        from alphagan_jax.data.device_pipeline import make_device_train_iterator as build
+    else:
+        from alphagan_jax.data.pipeline import make_train_iterator as build
 
     return build(data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs)

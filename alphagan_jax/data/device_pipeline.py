@@ -22,6 +22,7 @@ Foreground and background indices follow a fresh permutation per epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from alphagan_jax.data.io import alpha_from_raw, decode_raw, read_alpha, read_rgb, rgb_from_raw
+from alphagan_jax.data.pipeline import host_share
 from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check_pair_size
 
 ALPHA_SNAP = 1.0 / 1024.0  # as tf_ops.ALPHA_SNAP: resize round-off near 0 and 1 is snapped
@@ -368,17 +370,12 @@ def make_device_train_iterator(
     The contract of pipeline.make_train_iterator, with jax Arrays instead of NumPy: the step can take them
     without a trip through host memory.
     """
-    p = jax.process_index() if process_index is None else int(process_index)
-    n_proc = jax.process_count() if process_count is None else int(process_count)
-    if global_batch_size % n_proc:
-        raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
-    b = global_batch_size // n_proc
+    p, b = host_share(global_batch_size, process_index, process_count)
     pools = pools if pools is not None else build_train_pools(data_config, seed)
     decoded = decode_pools(pools, float(data_config.decoded_cache_mb))
     own = decoded.own_bg is not None and float(data_config.own_bg_prob) > 0
     if not own:
-        decoded = DevicePools(decoded.fg, decoded.alpha, decoded.bg, None, decoded.unknown,
-                              decoded.unknown_start, decoded.unknown_count)
+        decoded = dataclasses.replace(decoded, own_bg=None)
     sample = make_sample_fn(data_config, seed, len(pools.fg), len(pools.bg), own)
     device = jax.local_devices()[0]
     on_device = jax.device_put(decoded, device)

@@ -138,13 +138,18 @@ def make_sample_fn(
     return sample
 
 
-def _host(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+def host_share(global_batch_size: int, process_index: int | None, process_count: int | None) -> tuple[int, int]:
+    """(this host's index p, its batch b): host p of P makes positions [p * b, (p + 1) * b) of each global
+    batch. None takes JAX's process index or count. Shared by both pipelines (device_pipeline.py too)."""
     if process_index is None or process_count is None:
         import jax
 
         process_index = jax.process_index() if process_index is None else process_index
         process_count = jax.process_count() if process_count is None else process_count
-    return int(process_index), int(process_count)
+    p, n_proc = int(process_index), int(process_count)
+    if global_batch_size % n_proc:
+        raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
+    return p, global_batch_size // n_proc
 
 
 def _bg_stream(tf, pools: TrainPools, seed: int, shuffle_buffer: int):
@@ -183,10 +188,7 @@ def make_train_dataset(
       pools: prebuilt pools (skips building them from data_config).
     """
     tf = import_tf()
-    p, n_proc = _host(process_index, process_count)
-    if global_batch_size % n_proc:
-        raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
-    b = global_batch_size // n_proc
+    p, b = host_share(global_batch_size, process_index, process_count)
     pools = pools if pools is not None else build_train_pools(data_config, seed)
     decoded = decode_within_budget(tf, pools.fg, pools.alpha, pools.bg, data_config.decoded_cache_mb)
     # Own backgrounds are as large as the foregrounds, which decode_within_budget found to fit.
@@ -204,7 +206,7 @@ def make_train_dataset(
     if pools.bg_tfds:
         bgs = _bg_stream(tf, pools, seed, data_config.shuffle_buffer)
         # Backgrounds stream in order, so this host reads its own shard of it; skip keeps resume exact.
-        bgs = bgs.shard(n_proc, p).skip(int(start_step) * b)
+        bgs = bgs.shard(global_batch_size // b, p).skip(int(start_step) * b)
         ds = tf.data.Dataset.zip((ds, bgs)).map(sample, num_parallel_calls=calls, deterministic=True)
     else:
         ds = ds.map(sample, num_parallel_calls=calls, deterministic=True)
