@@ -16,6 +16,10 @@ Usage:
 
 Photos are paired by file stem (``image/`` with ``alpha/``, or ``gt/``, as evaluate.py pairs them).
 Existing outputs are kept unless ``--overwrite``, so an interrupted build resumes.
+
+``--synthetic N`` adds N procedural foregrounds of the structures photo sets lack (semi-transparent sheets,
+meshes, yarn; :mod:`alphagan_jax.data.synthetic_structures`), named ``synth_<kind>_<i>``, each with a
+procedural background of its own, to the same folders.
 """
 
 from __future__ import annotations
@@ -94,11 +98,32 @@ def build_training_set(
     return [name for name, _, _ in pairs]
 
 
+def add_structures(out: str | Path, count: int, size: int = 640, seed: int = 0, log=print) -> list[str]:
+    """Write `count` procedural foregrounds (kinds in turn) into OUT/Train/{fg,alpha,bg_own}; returns names."""
+    from alphagan_jax.data.synthetic_structures import KINDS, make_structure
+
+    train = Path(out) / "Train"
+    names = []
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        name = f"synth_{kind}_{i:02d}"
+        arrays = make_structure(np.random.default_rng([seed, i]), size, kind)
+        for folder, array in zip(FOLDERS, arrays, strict=True):
+            write_png(train / folder / f"{name}.png", array)
+        names.append(name)
+    if names:
+        log(f"{count} procedural foregrounds ({', '.join(KINDS[:count])}) of {size}x{size} px as synth_*.png")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="folder with image/ and alpha/ (alphamatting.com layout)")
     p.add_argument("--out", required=True, help="output root; writes OUT/Train/{fg,alpha,bg_own}")
     p.add_argument("--exclude", default="", help="comma-separated photo names kept out (the validation split)")
+    p.add_argument("--synthetic", type=int, default=0, metavar="N",
+                   help="also write N procedural sheets, meshes and yarn (synth_*.png) with own backgrounds")
+    p.add_argument("--synthetic-size", type=int, default=640, metavar="PX", help="their side (default 640)")
     p.add_argument("--overwrite", action="store_true", help="recompute photos whose outputs exist")
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = p.parse_args(argv)
@@ -107,11 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     cli_logging.setup(args.verbose)
     exclude = {n.strip() for n in args.exclude.split(",") if n.strip()}
     try:
+        if args.synthetic < 0 or args.synthetic_size < 64:
+            raise ValueError(f"--synthetic must be >= 0 and --synthetic-size >= 64, got {args.synthetic}, "
+                             f"{args.synthetic_size}")
         names = build_training_set(args.data, args.out, exclude, overwrite=args.overwrite)
+        synth = add_structures(args.out, args.synthetic, args.synthetic_size)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{len(names)} photos in {Path(args.out) / 'Train'} ({len(exclude)} excluded)")
+    extra = f" and {len(synth)} procedural foregrounds" if synth else ""
+    print(f"{len(names)} photos{extra} in {Path(args.out) / 'Train'} ({len(exclude)} excluded)")
     return 0
 
 
