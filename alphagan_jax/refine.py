@@ -1,0 +1,161 @@
+"""Laplacian refinement: the network's matte as a prior in closed-form matting's system.
+
+The network and closed-form matting (Levin et al. 2008) fail in different places: the network gets hair and
+fine structure right and can take part of a background whose colour is close to the foreground's for
+foreground; closed-form's local colour-line model is strong exactly there and weak on hair. Refinement
+solves closed-form's system with the network's alpha as a soft prior, over the unknown pixels U only (the
+known ones fixed by the trimap), as in the Shared-Matting and Information-Flow refinements and Shen et
+al.'s matting layer (2016):
+
+    (L_UU + g C) a_U = -L_UK a_K + g C a_net_U,     C = diag(c),   c = floor + |2 a_net - 1| ** power
+
+L is closed-form's matting Laplacian (3x3 windows, epsilon 1e-7). The confidence c trusts the network where
+it is decided (alpha near 0 or 1) and lets the colour-line model decide where it is not; `floor` keeps a
+pull towards the network everywhere, so a flat region closed-form cannot resolve still follows the network.
+The defaults of `weight` (g), `floor` and `power` were chosen by two-fold cross-validation on the
+real-photo recipe's held-out photos (bench/refine_cv.py; README, Quality).
+
+The solver is pymatting's (its Laplacian, incomplete-Cholesky preconditioner and conjugate gradients, the
+same code its closed-form baseline runs), started from the network's matte: an optional extra,
+``pip install alphagan-jax[refine]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Chosen by two-fold cross-validation (bench/refine_cv.py), then fixed: see the README's Quality section.
+DEFAULT_WEIGHT = 1e-3
+DEFAULT_FLOOR = 0.05
+DEFAULT_POWER = 2.0
+LAPLACIAN_EPSILON = 1e-7  # closed-form matting's (and pymatting's) regulariser of the window covariance
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    """The prior's weight g and the confidence's shape c = floor + |2 a - 1| ** power."""
+
+    weight: float = DEFAULT_WEIGHT
+    floor: float = DEFAULT_FLOOR
+    power: float = DEFAULT_POWER
+
+    def __post_init__(self) -> None:
+        if not (self.weight > 0 and self.floor >= 0 and self.power > 0):
+            raise ValueError(f"refinement needs weight > 0, floor >= 0 and power > 0, got {self}")
+
+
+def confidence(alpha: np.ndarray, params: RefineParams) -> np.ndarray:
+    """Per-pixel confidence in the network's alpha (float64, same shape): floor + |2a - 1| ** power."""
+    return params.floor + np.abs(2.0 * np.asarray(alpha, np.float64) - 1.0) ** params.power
+
+
+def _pymatting():
+    try:
+        import pymatting
+    except ImportError as e:
+        raise ImportError(
+            "Laplacian refinement needs pymatting: pip install 'alphagan-jax[refine]' (or pymatting)"
+        ) from e
+    return pymatting
+
+
+def check_inputs(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray) -> None:
+    """ValueError unless image is HxWx3 uint8, trimap HxW uint8 and alpha HxW float in [0, 1]."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be HxWx3 uint8, got {image.shape} {image.dtype}")
+    if trimap.shape != image.shape[:2] or trimap.dtype != np.uint8:
+        raise ValueError(f"trimap must be HxW uint8 of the image's size {image.shape[:2]}, got "
+                         f"{trimap.shape} {trimap.dtype}")
+    if alpha.shape != trimap.shape or not np.issubdtype(alpha.dtype, np.floating):
+        raise ValueError(f"alpha must be HxW float of the image's size {trimap.shape}, got {alpha.shape} "
+                         f"{alpha.dtype}")
+
+
+class Refiner:
+    """Refine one photo's matte, building its Laplacian once for any number of parameter settings.
+
+    The Laplacian depends only on the image and on which pixels are known, so cross-validating the prior's
+    parameters (bench/refine_cv.py) builds it once per photo and trimap. Unknown pixels are the trimap's
+    values other than 0 and 255, as in evaluation.
+    """
+
+    def __init__(self, image: np.ndarray, trimap: np.ndarray):
+        pm = _pymatting()
+        self.shape = trimap.shape
+        known = (trimap == 0) | (trimap == 255)
+        self.unknown = ~known.ravel()
+        is_fg = (trimap == 255).ravel().astype(np.float64)
+        laplacian = pm.cf_laplacian(image.astype(np.float64) / 255.0, epsilon=LAPLACIAN_EPSILON,
+                                    is_known=known)
+        rows = laplacian[self.unknown, :]
+        self.l_uu = rows[:, self.unknown].tocsr()
+        # -L_UK a_K: the known pixels' pull on the unknown ones (a_K is 1 on foreground, 0 on background).
+        self.rhs_known = -(rows[:, ~self.unknown] @ is_fg[~self.unknown])
+        self.fixed = is_fg
+
+    def __call__(self, alpha: np.ndarray, params: RefineParams = RefineParams(), rtol: float = 1e-7,
+                 maxiter: int = 10000) -> np.ndarray:
+        """float32 HxW refined alpha in [0, 1], known pixels exactly 0 or 1."""
+        if alpha.shape != self.shape:
+            raise ValueError(f"alpha must be {self.shape}, got {alpha.shape}")
+        out = self.fixed.copy()
+        if not self.unknown.any():
+            return out.reshape(self.shape).astype(np.float32)
+        import scipy.sparse
+
+        pm = _pymatting()
+        prior = np.clip(np.asarray(alpha, np.float64).ravel()[self.unknown], 0.0, 1.0)
+        gc = params.weight * confidence(prior, params)
+        system = (self.l_uu + scipy.sparse.diags(gc)).tocsr()
+        x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter,
+                  M=pm.ichol(system))
+        out[self.unknown] = np.clip(x, 0.0, 1.0)
+        return out.reshape(self.shape).astype(np.float32)
+
+
+def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray,
+                 params: RefineParams = RefineParams()) -> np.ndarray:
+    """The network's `alpha` (float HxW in [0, 1]) refined in closed-form matting's system.
+
+    Args:
+      image: uint8 HxWx3 RGB.
+      trimap: uint8 HxW, 0 background, 255 foreground, anything else unknown.
+      alpha: the network's matte for them.
+    Returns:
+      float32 HxW in [0, 1].
+    """
+    check_inputs(image, trimap, alpha)
+    return Refiner(image, trimap)(alpha, params)
+
+
+class RefinedPredictor:
+    """A predictor ``(image, trimap) -> alpha`` whose mattes are refined; other attributes are the wrapped
+    predictor's (compile counts, shapes), so evaluation and predict report them unchanged.
+
+    `refine_seconds` is the time spent refining; `predict_seconds` includes it, so per-image figures stay
+    the whole cost of a matte.
+    """
+
+    def __init__(self, predictor, params: RefineParams = RefineParams()):
+        self.predictor = predictor
+        self.params = params
+        self.refine_seconds = 0.0
+        _pymatting()  # fail before the first photo, not after it
+
+    def __getattr__(self, name: str):
+        return getattr(self.predictor, name)
+
+    @property
+    def predict_seconds(self) -> float:
+        return getattr(self.predictor, "predict_seconds", 0.0) + self.refine_seconds
+
+    def __call__(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        import time
+
+        alpha = np.asarray(self.predictor(image, trimap))
+        start = time.perf_counter()
+        refined = refine_alpha(image, trimap, alpha, self.params)
+        self.refine_seconds += time.perf_counter() - start
+        return refined

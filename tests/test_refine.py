@@ -1,0 +1,109 @@
+"""Laplacian refinement against a dense transcription of Levin et al.'s Laplacian and the system it solves."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install -e '.[refine]'")
+
+from alphagan_jax.refine import RefinedPredictor, RefineParams, Refiner, confidence, refine_alpha  # noqa: E402
+
+
+def dense_laplacian(image: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Levin, Lischinski and Weiss (2008), eq. 12, written out window by window over every 3x3 window that
+    fits in the image: L_ij = sum_k [delta_ij - (1 + (I_i - mu_k)^T (S_k + eps/9 I)^-1 (I_j - mu_k)) / 9]."""
+    h, w, _ = image.shape
+    L = np.zeros((h * w, h * w))
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            idx = np.array([(y + dy) * w + (x + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+            win = image.reshape(-1, 3)[idx]
+            mu = win.mean(0)
+            cov = (win - mu).T @ (win - mu) / 9 + eps / 9 * np.eye(3)
+            d = win - mu
+            L[np.ix_(idx, idx)] += np.eye(9) - (1 + d @ np.linalg.inv(cov) @ d.T) / 9
+    return L
+
+
+def scene(seed: int = 0, h: int = 14, w: int = 18):
+    """A noisy two-colour blend with a trimap whose unknown band sits in the middle, and a wrong prior."""
+    rng = np.random.default_rng(seed)
+    ramp = np.clip((np.arange(w) - 4) / (w - 8), 0, 1)
+    alpha = np.broadcast_to(ramp, (h, w)).copy()
+    fg, bg = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    image = alpha[:, :, None] * fg + (1 - alpha[:, :, None]) * bg + rng.normal(0, 6, (h, w, 3))
+    image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    trimap = np.full((h, w), 128, np.uint8)
+    trimap[:, :4], trimap[:, -4:] = 0, 255
+    prior = np.clip(alpha + rng.normal(0, 0.25, alpha.shape), 0, 1).astype(np.float32)
+    return image, trimap, alpha, prior
+
+
+def test_refinement_solves_the_prior_system_exactly():
+    """(L_UU + g C) a_U = -L_UK a_K + g C a_net_U, solved densely with the hand-written Laplacian."""
+    image, trimap, _, prior = scene()
+    params = RefineParams(weight=3e-2, floor=0.1, power=2.0)
+    L = dense_laplacian(image.astype(np.float64) / 255.0)
+    u = (trimap == 128).ravel()
+    a_k = (trimap == 255).ravel()[~u].astype(np.float64)
+    a_net = prior.ravel()[u].astype(np.float64)
+    gc = params.weight * (params.floor + np.abs(2 * a_net - 1) ** params.power)
+    a_u = np.linalg.solve(L[np.ix_(u, u)] + np.diag(gc), -L[np.ix_(u, ~u)] @ a_k + gc * a_net)
+    want = (trimap == 255).astype(np.float64).ravel()
+    want[u] = np.clip(a_u, 0, 1)
+    got = refine_alpha(image, trimap, prior, params)
+    assert got.dtype == np.float32 and got.shape == trimap.shape
+    np.testing.assert_allclose(got.ravel(), want, atol=2e-5)
+    assert (got[trimap == 0] == 0).all() and (got[trimap == 255] == 1).all()
+
+
+def test_limits_are_closed_form_and_the_prior():
+    """A vanishing weight gives closed-form matting (pymatting's own solver); a huge one returns the prior."""
+    from pymatting import estimate_alpha_cf
+
+    image, trimap, truth, prior = scene(1)
+    cf = estimate_alpha_cf(image / 255.0, trimap / 255.0, laplacian_kwargs={"epsilon": 1e-7})
+    tiny = refine_alpha(image, trimap, prior, RefineParams(weight=1e-9, floor=1.0))
+    np.testing.assert_allclose(tiny, cf, atol=1e-3)
+    huge = refine_alpha(image, trimap, prior, RefineParams(weight=1e6, floor=1.0))
+    unknown = trimap == 128
+    np.testing.assert_allclose(huge[unknown], prior[unknown], atol=1e-4)
+    # In between, the colour-line model pulls a wrong prior towards the true blend.
+    mid = refine_alpha(image, trimap, prior, RefineParams(weight=1e-2, floor=0.05))
+    assert np.abs(mid - truth)[unknown].mean() < 0.5 * np.abs(prior - truth)[unknown].mean()
+
+
+def test_confidence_shape_and_one_laplacian_for_many_settings():
+    a = np.array([0.0, 0.25, 0.5, 1.0])
+    np.testing.assert_allclose(confidence(a, RefineParams(floor=0.05, power=2)), [1.05, 0.30, 0.05, 1.05])
+    image, trimap, _, prior = scene(2)
+    refiner = Refiner(image, trimap)
+    for params in (RefineParams(1e-3), RefineParams(1e-1, 0.5, 1.0)):
+        np.testing.assert_array_equal(refiner(prior, params), refine_alpha(image, trimap, prior, params))
+
+
+def test_bad_inputs_name_what_was_expected():
+    image, trimap, _, prior = scene()
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        refine_alpha(image.astype(np.float32), trimap, prior)
+    with pytest.raises(ValueError, match="trimap must be"):
+        refine_alpha(image, trimap[:-1], prior)
+    with pytest.raises(ValueError, match="alpha must be"):
+        refine_alpha(image, trimap, prior[:, :-1])
+    with pytest.raises(ValueError, match="weight > 0"):
+        RefineParams(weight=0)
+
+
+def test_no_unknown_pixels_and_the_wrapped_predictor():
+    image, trimap, _, prior = scene()
+    known = np.where(trimap == 255, 255, 0).astype(np.uint8)
+    np.testing.assert_array_equal(refine_alpha(image, known, prior), known / 255.0)
+
+    class Net:
+        num_compiles, predict_seconds = 3, 1.5
+
+        def __call__(self, image, trimap):
+            return prior
+
+    refined = RefinedPredictor(Net())
+    np.testing.assert_array_equal(refined(image, trimap), refine_alpha(image, trimap, prior))
+    assert refined.num_compiles == 3 and refined.predict_seconds >= 1.5 + refined.refine_seconds - 1e-9
