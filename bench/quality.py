@@ -1,28 +1,33 @@
-"""Matte quality on real photos: a trained checkpoint against closed-form matting, with both trimaps.
+"""Matte quality on real photos: a trained checkpoint, refined and not, against every classical method.
 
 For every held-out photo (the checkpoint config's ``data.val_names`` by default) and every trimap folder
 (``trimap``: the benchmark's fine trimap, ``trimap2``: the coarse one), it predicts the matte with the model
-and with closed-form matting (Levin et al. 2008, pymatting's ``estimate_alpha_cf``, the method users reach
-for), scores both with the project's SAD/MSE/Grad/Conn (``alphagan_jax.metrics``, the official definitions),
-times both, and writes:
+(``ours``), with the model refined in closed-form matting's system (``ours+refine``,
+:mod:`alphagan_jax.refine`) and with each classical method a user would pick instead (pymatting's
+closed-form, KNN, learning-based, shared, large-kernel and random-walk matting, ``classical.py``), scores
+every matte with the project's SAD/MSE/Grad/Conn (``alphagan_jax.metrics``, the official definitions), times
+each, and writes:
 
   OUT/quality.json   every row (photo, trimap, method, errors, seconds) and the means
-  OUT/quality.md     the markdown tables (means, then per photo)
-  OUT/NAME.png       per photo: image | trimap | closed-form | ours | ground truth (row 1 fine, row 2 coarse)
+  OUT/quality.md     the markdown tables (means with the best per metric and trimap in bold, then per photo)
+  OUT/NAME.png       per photo: image | trimap | closed-form | ours | ours refined | ground truth (a row per trimap)
   OUT/mattes/NAME.TRIMAP.METHOD.png   every matte scored
 
 Usage:
   pip install -e '.[bench]'   # pymatting
-  python bench/quality.py --workdir runs/alphamatting --best --out results/quality
-  python bench/quality.py --no-model --names all --out results/cf-all   # closed-form alone, all 20 photos
+  python bench/quality.py --workdir runs/alphamatting --out results/quality
+  python bench/quality.py --no-model --names all --out results/classical-all   # the classical methods alone
+  python bench/quality.py --workdir runs/x --reuse results/classical --out results/x   # their rows reused
 
 Seconds per image: the model's time excludes its one-off compile per 64 px bucket (each shape is run once
-to compile, then timed), and closed-form's is one solve. Both run on this machine's CPU, one after the other.
+to compile, then timed); ``ours+refine`` is the network's time plus the refinement's; a classical method's
+is one solve. All run on this machine's CPU, one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -31,29 +36,13 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from classical import CLASSICAL, classical, closed_form, warm_up  # noqa: E402,F401  (closed_form: tests)
 from common import format_table, write_json  # noqa: E402
 
-METHODS = ("closed-form", "ours")
+MODEL_METHODS = ("ours", "ours+refine")
+METHODS = (*CLASSICAL, *MODEL_METHODS)
+PICTURE = ("closed-form", "ours", "ours+refine")
 METRICS = ("sad", "mse", "grad", "conn")
-
-
-def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """pymatting's closed-form matte (uint8 HxW) of a uint8 RGB image and {0,128,255} trimap."""
-    try:
-        from pymatting import estimate_alpha_cf
-    except ImportError as e:
-        raise SystemExit(f"closed-form matting needs pymatting: pip install -e '.[bench]' ({e})") from e
-    from alphagan_jax.data.io import to_uint8
-
-    alpha = estimate_alpha_cf(image.astype(np.float64) / 255.0, trimap.astype(np.float64) / 255.0)
-    return clamp_known(to_uint8(alpha), trimap)
-
-
-def clamp_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """The trimap's known regions set exactly (fg 255, bg 0), as evaluation does for the model. (The
-    model's clamp, models.clamp_known, works on float32 JAX arrays: rounding closed-form's float64 matte
-    there first would move a few pixels by one level.)"""
-    return np.where(trimap == 255, 255, np.where(trimap == 0, 0, alpha)).astype(np.uint8)
 
 
 def load_photos(data: Path, trimap_dir: str, names: list[str] | None) -> list[dict]:
@@ -78,19 +67,44 @@ def model_predictor(
     return predictor_from_checkpoint(workdir, step=step, best=best, bucket=64, tta=tta, average=average)
 
 
-def run_method(method: str, sample: dict, predictor: Any) -> tuple[np.ndarray, float]:
+def run_method(method: str, sample: dict, predictor: Any, refine_params: Any = None) -> tuple[np.ndarray, float]:
     """(uint8 matte, seconds) of one method on one sample; the model's compile is not timed."""
     from alphagan_jax.data.io import to_uint8
 
     image, trimap = sample["image"], sample["trimap"]
-    if method == "closed-form":
+    if method in CLASSICAL:
         start = time.perf_counter()
-        alpha = closed_form(image, trimap)
+        alpha = classical(method, image, trimap)
         return alpha, time.perf_counter() - start
     predictor(image, trimap)  # compile (once per bucket) and warm up
     start = time.perf_counter()
-    alpha = to_uint8(np.asarray(predictor(image, trimap)))
-    return alpha, time.perf_counter() - start
+    alpha = np.asarray(predictor(image, trimap))
+    if method == "ours+refine":
+        from alphagan_jax.refine import refine_alpha
+
+        alpha = refine_alpha(image, trimap, alpha, refine_params)
+    return to_uint8(alpha), time.perf_counter() - start
+
+
+def reused_rows(reuse: Path, methods: list[str], data: str, names: list[str] | None) -> tuple[list, dict]:
+    """Rows and mattes of `methods` from an earlier run's OUT folder (same photos and data), to skip re-solving
+    slow classical methods; (rows, {(name, trimap, method): matte})."""
+    from alphagan_jax.data.io import read_raw
+
+    path = reuse / "quality.json"
+    if not path.is_file():
+        raise SystemExit(f"--reuse: {path} not found")
+    earlier = json.loads(path.read_text())
+    if Path(earlier["data"]).resolve() != Path(data).resolve():
+        raise SystemExit(f"--reuse: {path} scored {earlier['data']}, not {data}")
+    rows = [r for r in earlier["rows"] if r["method"] in methods and (names is None or r["name"] in names)]
+    mattes = {}
+    for r in rows:
+        matte = reuse / "mattes" / f"{r['name']}.{r['trimap']}.{r['method']}.png"
+        if not matte.is_file():
+            raise SystemExit(f"--reuse: {matte} not found")
+        mattes[(r["name"], r["trimap"], r["method"])] = read_raw(matte)
+    return rows, mattes
 
 
 def means(rows: list[dict]) -> list[dict]:
@@ -105,19 +119,37 @@ def means(rows: list[dict]) -> list[dict]:
     return out
 
 
-def markdown(rows: list[dict], mean_rows: list[dict]) -> str:
-    def table(items: list[dict], columns: list[str]) -> str:
-        def cell(v: Any) -> str:
-            return f"{v:.4f}" if isinstance(v, float) and abs(v) < 0.1 else (
-                f"{v:.2f}" if isinstance(v, float) else str(v))
+def best_marks(mean_rows: list[dict]) -> dict[tuple[str, str, str], bool]:
+    """(trimap, method, metric) -> whether that mean is the lowest of its trimap and metric."""
+    marks = {}
+    for trimap in {r["trimap"] for r in mean_rows}:
+        sel = [r for r in mean_rows if r["trimap"] == trimap]
+        for k in METRICS:
+            low = min(r[k] for r in sel)
+            for r in sel:
+                marks[(trimap, r["method"], k)] = r[k] == low
+    return marks
 
+
+def markdown(rows: list[dict], mean_rows: list[dict]) -> str:
+    marks = best_marks(mean_rows)
+
+    def cell(v: Any) -> str:
+        return f"{v:.4f}" if isinstance(v, float) and abs(v) < 0.1 else (
+            f"{v:.2f}" if isinstance(v, float) else str(v))
+
+    def table(items: list[dict], columns: list[str], bold: bool = False) -> str:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in items]
+        for r in items:
+            cells = [f"**{cell(r[c])}**" if bold and marks.get((r["trimap"], r["method"], c)) else cell(r[c])
+                     for c in columns]
+            lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     return (
-        "Means over the photos (SAD and Conn / 1000, MSE over unknown pixels, Grad / 1000):\n\n"
-        + table(mean_rows, ["trimap", "method", "photos", *METRICS, "seconds"])
+        "Means over the photos (SAD and Conn / 1000, MSE over unknown pixels, Grad / 1000; the best per trimap "
+        "and metric in bold):\n\n"
+        + table(mean_rows, ["trimap", "method", "photos", *METRICS, "seconds"], bold=True)
         + "\n\nPer photo:\n\n"
         + table(rows, ["name", "trimap", "method", *METRICS, "seconds"])
         + "\n"
@@ -125,13 +157,14 @@ def markdown(rows: list[dict], mean_rows: list[dict]) -> str:
 
 
 def picture(samples: dict[str, dict], mattes: dict[tuple[str, str], np.ndarray], height: int = 240) -> np.ndarray:
-    """uint8 grid for one photo: a row per trimap of image | trimap | closed-form | ours | ground truth."""
+    """uint8 grid for one photo: a row per trimap of image | trimap | closed-form | ours | ours refined | ground
+    truth (black where a method was not run)."""
     import cv2
 
     rows = []
     for trimap_dir, sample in samples.items():
         cells = [sample["image"], sample["trimap"]]
-        cells += [mattes.get((trimap_dir, m), np.zeros_like(sample["trimap"])) for m in METHODS]
+        cells += [mattes.get((trimap_dir, m), np.zeros_like(sample["trimap"])) for m in PICTURE]
         cells.append(sample["alpha"])
         h, w = sample["trimap"].shape
         size = (round(w * height / h), height)
@@ -148,8 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
     which.add_argument("--step", type=int, default=None, help="this checkpoint step (default: latest)")
-    p.add_argument("--no-model", action="store_true", help="closed-form only (no --workdir needed)")
-    p.add_argument("--no-cf", action="store_true", help="the model only")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"comma-separated methods to score (default: all of {', '.join(METHODS)})")
+    p.add_argument("--no-model", action="store_true", help="the classical methods only (no --workdir needed)")
+    p.add_argument("--no-cf", action="store_true", help="the model only (no classical method)")
+    p.add_argument("--no-refine", action="store_true", help="the model without its refined row")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="an earlier OUT folder: reuse its rows and mattes of classical methods on the same photos")
     p.add_argument("--tta", action="store_true", help="the model with flip test-time augmentation")
     p.add_argument("--raw-weights", action="store_true",
                    help="the raw weights of a run that also kept their moving average (train.ema_decay)")
@@ -159,15 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trimaps", default="trimap,trimap2", help="trimap folders to score with (fine, coarse)")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
-    if args.no_model and args.no_cf:
-        p.error("--no-model and --no-cf leave nothing to score")
-    if not args.no_model and not args.workdir:
-        p.error("--workdir is needed unless --no-model")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        p.error(f"unknown --methods {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
+    methods = [m for m in methods if not (m in CLASSICAL and args.no_cf)
+               and not (m in MODEL_METHODS and args.no_model) and not (m == "ours+refine" and args.no_refine)]
+    if not methods:
+        p.error("nothing to score: the options leave no method")
+    if any(m in MODEL_METHODS for m in methods) and not args.workdir:
+        p.error("--workdir is needed for the model's rows (or --no-model)")
 
     from alphagan_jax.metrics import evaluate_many
+    from alphagan_jax.refine import RefineParams
 
-    predictor, config, step = (None, None, None) if args.no_model else model_predictor(
-        args.workdir, args.best, args.step, args.tta, average=not args.raw_weights)
+    uses_model = any(m in MODEL_METHODS for m in methods)
+    predictor, config, step = model_predictor(
+        args.workdir, args.best, args.step, args.tta, average=not args.raw_weights) if uses_model else (None,) * 3
     if args.names == "all":
         names = None
     elif args.names:
@@ -176,27 +222,37 @@ def main(argv: list[str] | None = None) -> int:
         names = list(config.data.val_names)
     else:
         p.error("--names is needed: the checkpoint's config names no data.val_names")
-    methods = [m for m in METHODS if not (m == "closed-form" and args.no_cf) and not (m == "ours" and args.no_model)]
     trimap_dirs = [t.strip() for t in args.trimaps.split(",") if t.strip()]
 
     samples = {t: load_photos(Path(args.data), t, names) for t in trimap_dirs}
-    if "closed-form" in methods:
-        # pymatting compiles its kernels (numba) on the first call: a minute that is not a solve's time.
-        warm = np.full((16, 16), 128, np.uint8)
-        warm[:, :4], warm[:, -4:] = 0, 255
-        closed_form(np.zeros((16, 16, 3), np.uint8), warm)
     rows, scored, by_photo = [], [], {}
+    reused: dict = {}
+    if args.reuse is not None:
+        old_rows, reused = reused_rows(args.reuse, [m for m in methods if m in CLASSICAL], args.data, names)
+        rows += [{k: r[k] for k in ("name", "trimap", "method", "seconds")} for r in old_rows]
+    warm_up([m for m in methods if m in CLASSICAL and not any(k[2] == m for k in reused)])
+    refine_params = RefineParams()
     for trimap_dir in trimap_dirs:
         for sample in samples[trimap_dir]:
             for method in methods:
-                try:
-                    alpha, seconds = run_method(method, sample, predictor)
-                except ValueError as e:  # e.g. pymatting on a trimap without background or foreground
-                    raise SystemExit(f"{sample['name']} with {trimap_dir}: {method} failed: {e}") from e
+                key = (sample["name"], trimap_dir, method)
+                if key in reused:
+                    alpha = reused[key]
+                else:
+                    try:
+                        alpha, seconds = run_method(method, sample, predictor, refine_params)
+                    except ValueError as e:  # e.g. pymatting on a trimap without background or foreground
+                        raise SystemExit(f"{sample['name']} with {trimap_dir}: {method} failed: {e}") from e
+                    rows.append({"name": sample["name"], "trimap": trimap_dir, "method": method,
+                                 "seconds": seconds})
+                    print(f"{sample['name']} {trimap_dir} {method}: {seconds:.2f} s", flush=True)
                 by_photo.setdefault(sample["name"], {})[(trimap_dir, method)] = alpha
-                rows.append({"name": sample["name"], "trimap": trimap_dir, "method": method, "seconds": seconds})
-                scored.append((alpha, sample["alpha"], sample["trimap"]))
-                print(f"{sample['name']} {trimap_dir} {method}: {seconds:.2f} s", flush=True)
+    order = {(n, t, m): i for i, (n, t, m) in enumerate(
+        (s["name"], t, m) for t in trimap_dirs for s in samples[t] for m in methods)}
+    rows.sort(key=lambda r: order.get((r["name"], r["trimap"], r["method"]), len(order)))
+    for r in rows:
+        sample = next(s for s in samples[r["trimap"]] if s["name"] == r["name"])
+        scored.append((by_photo[r["name"]][(r["trimap"], r["method"])], sample["alpha"], sample["trimap"]))
     for row, errors in zip(rows, evaluate_many(scored, names=METRICS), strict=True):
         row.update({k: float(errors[k]) for k in METRICS})
     mean_rows = means(rows)
@@ -212,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "quality.md").write_text(markdown(rows, mean_rows))
     write_json(args.out / "quality.json", {
         "workdir": args.workdir, "step": step, "best": args.best, "tta": args.tta, "raw_weights": args.raw_weights,
-        "data": args.data,
+        "data": args.data, "methods": methods, "reused_from": str(args.reuse) if args.reuse else None,
+        "refine": vars(refine_params) if "ours+refine" in methods else None,
         "rows": rows, "means": mean_rows,
     })
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS, "seconds"]))

@@ -36,8 +36,9 @@ def test_closed_form_recovers_a_two_colour_blend():
 
 
 def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
-    """Both methods on a 128 px crop of a real photo with both trimaps: every row's errors equal the metrics
-    recomputed from the matte it wrote, and the means are the means of the rows."""
+    """Two classical methods, the model and the model refined on a 128 px crop of a real photo with both
+    trimaps: every row's errors equal the metrics recomputed from the matte it wrote, the means are the means
+    of the rows, the refined matte is refine_alpha of the model's, and a rerun can reuse classical rows."""
     src = shared_data / "alphamatting"
     data = tmp_path / "am"
     box = (slice(64, 192), slice(224, 352))  # holds background, unknown and foreground in both trimaps
@@ -48,14 +49,14 @@ def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "bench/quality.py", "--workdir", str(trained_workdir), "--data", str(data),
-         "--names", "GT24", "--out", str(out)],
+         "--names", "GT24", "--methods", "closed-form,knn,ours,ours+refine", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "quality.json").read_text())
     rows = result["rows"]
     assert {(r["trimap"], r["method"]) for r in rows} == {
-        (t, m) for t in ("trimap", "trimap2") for m in ("closed-form", "ours")
+        (t, m) for t in ("trimap", "trimap2") for m in ("closed-form", "knn", "ours", "ours+refine")
     }
     gt = read_alpha_u8(data / "alpha" / "GT24.png")
     for r in rows:
@@ -68,6 +69,32 @@ def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
     for m in result["means"]:
         sel = [r for r in rows if r["trimap"] == m["trimap"] and r["method"] == m["method"]]
         assert m["sad"] == pytest.approx(np.mean([r["sad"] for r in sel]))
+    from alphagan_jax.data.io import to_uint8
+    from alphagan_jax.inference import predictor_from_checkpoint
+    from alphagan_jax.refine import refine_alpha
+
+    predictor, _, _ = predictor_from_checkpoint(str(trained_workdir), bucket=64)
+    image = read_rgb(data / "image" / "GT24.png")
+    for t in ("trimap", "trimap2"):
+        trimap = read_trimap(data / t / "GT24.png")
+        want = to_uint8(refine_alpha(image, trimap, np.asarray(predictor(image, trimap))))
+        np.testing.assert_array_equal(read_raw(out / "mattes" / f"GT24.{t}.ours+refine.png"), want)
     picture = read_raw(out / "GT24.png")
     assert picture.shape[0] == 2 * 240  # a row per trimap
-    assert "| trimap | closed-form |" in (out / "quality.md").read_text()
+    md = (out / "quality.md").read_text()
+    assert "| trimap | closed-form |" in md
+    for m in result["means"]:  # the lowest mean of each trimap and metric is bold, and only it
+        sel = [x["sad"] for x in result["means"] if x["trimap"] == m["trimap"]]
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {m['trimap']} | {m['method']} |"))
+        assert ("**" in line.split("|")[4]) == (m["sad"] == min(sel)), line
+
+    again = tmp_path / "again"
+    done = subprocess.run(
+        [sys.executable, "bench/quality.py", "--no-model", "--data", str(data), "--names", "GT24",
+         "--methods", "closed-form,knn", "--reuse", str(out), "--out", str(again)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "closed-form:" not in done.stdout  # nothing solved again
+    reused = json.loads((again / "quality.json").read_text())["rows"]
+    assert reused == [r for r in rows if r["method"] in ("closed-form", "knn")]
