@@ -86,9 +86,10 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
       Combined_Dataset/Training_set/training_fg_names.txt
       Combined_Dataset/Training_set/Adobe-licensed images/{fg,alpha}/
       Combined_Dataset/Training_set/Other/{fg,alpha}/
-    For the `composition1k` config, composite the test set with Adobe's script (20 VOC backgrounds per test
-    foreground) into Composition-1k/{merged,alpha_copy,trimaps}/ (names <fg>_<bg index>.png) under the
-    manual directory or under Combined_Dataset/Test_set/.
+    For the `composition1k` config, build the test set (20 VOC 2012 backgrounds per test foreground, exactly
+    as Adobe's compose script makes it) into Composition-1k/ under the manual directory:
+      python -m alphagan_jax.data.composition1k --test-set <manual>/Combined_Dataset/Test_set \\
+          --voc <VOCdevkit>/VOC2012/JPEGImages --out <manual>/Composition-1k
     """
 
     @tfds.core.utils.classproperty

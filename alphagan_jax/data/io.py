@@ -186,9 +186,17 @@ def read_trimap(path: str | Path, unknown_value: int | None = None) -> np.ndarra
 def write_png(path: str | Path, array: np.ndarray) -> Path:
     """Write a uint8 grey (HxW or HxWx1), RGB or RGBA array as PNG, creating parent directories."""
     p = Path(path)
+    buf = encode_png(array, p)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    buf.tofile(str(p))
+    return p
+
+
+def encode_png(array: np.ndarray, name: str | Path = "array") -> np.ndarray:
+    """The PNG file's bytes (a uint8 buffer) of a uint8 grey, RGB or RGBA array; `name` goes into errors."""
     a = np.asarray(array)
     if a.dtype != np.uint8:
-        raise ValueError(f"write_png expects uint8, got {a.dtype} for {p}")
+        raise ValueError(f"write_png expects uint8, got {a.dtype} for {name}")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim == 3 and a.shape[2] == 3:
@@ -196,10 +204,8 @@ def write_png(path: str | Path, array: np.ndarray) -> Path:
     elif a.ndim == 3 and a.shape[2] == 4:
         a = cv2.cvtColor(a, cv2.COLOR_RGBA2BGRA)
     elif a.ndim != 2:
-        raise ValueError(f"write_png expects HxW, HxWx1, HxWx3 or HxWx4, got shape {a.shape} for {p}")
-    p.parent.mkdir(parents=True, exist_ok=True)
+        raise ValueError(f"write_png expects HxW, HxWx1, HxWx3 or HxWx4, got shape {a.shape} for {name}")
     ok, buf = cv2.imencode(".png", a)
     if not ok:
-        raise OSError(f"cannot encode PNG for {p}")
-    buf.tofile(str(p))
-    return p
+        raise OSError(f"cannot encode PNG for {name}")
+    return buf
