@@ -3,7 +3,7 @@
 Model mode (restores G's parameters only; no optimiser state, no TensorFlow)::
 
     python evaluate.py --workdir runs/x [--step N | --best] --data composition1k --data-path DIR --out OUT
-        [--tta] [--bf16] [--bucket 64] [--unknown-value N] [--num N] [--workers N]
+        [--tta] [--bf16] [--refine] [--bucket 64] [--unknown-value N] [--num N] [--workers N]
 
 Score mode (no model; scores existing prediction PNGs)::
 
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--num", type=int, default=None, help="evaluate only the first N images")
     model.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     model.add_argument("--bf16", action="store_true", help="bfloat16 compute (parameters stay float32)")
+    model.add_argument("--refine", action="store_true",
+                       help="refine the network's mattes in closed-form matting's system (needs pymatting); "
+                            "off by default, so benchmark rows stay the network's own")
     model.add_argument("--bucket", type=int, default=64,
                        help="pad sides up to a multiple of this (a multiple of 32): fewer distinct shapes, "
                             "fewer compiles")
@@ -92,11 +95,16 @@ def run(args: argparse.Namespace) -> dict:
         args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
     )
     _log.info("restored step %d from %s; evaluating %d images", step, args.workdir, len(items))
+    if args.refine:
+        from alphagan_jax.refine import RefinedPredictor
+
+        predictor = RefinedPredictor(predictor)  # ImportError (no pymatting) is reported by main()
 
     def extra() -> dict:
         return {
             "workdir": str(args.workdir), "step": step, "data": args.data, "data_path": str(args.data_path),
             "tta": args.tta, "bf16": args.bf16, "bucket": args.bucket,
+            "refine": vars(predictor.params) if args.refine else None,
             "num_compiles": predictor.num_compiles, "compiled_shapes": [list(s) for s in predictor.shapes],
             "predict_seconds": round(predictor.predict_seconds, 3),
             "compile_seconds": round(predictor.compile_seconds, 3),
@@ -114,12 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as e:  # missing/empty folders, no checkpoint, corrupt checkpoint
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ImportError as e:  # --refine without pymatting
+        print(f"error: {e}; or leave out --refine", file=sys.stderr)
+        return 2
     means = "  ".join(f"{k.upper()} {summary[k]:.4g}" for k in ("sad", "mse", "grad", "conn")
                       if summary.get(k) is not None)
     print(f"{summary['num_scored']}/{summary['num_images']} images scored "
           f"({summary['num_no_unknown']} without unknown pixels, {summary['num_errors']} errors)  {means}")
     if "num_compiles" in summary:
-        print(f"compiles: {summary['num_compiles']}")
+        refined = "refined in closed-form matting's system" if summary.get("refine") else "the network alone"
+        print(f"mattes: {refined}; compiles: {summary['num_compiles']}")
     print(f"wrote {args.out}/metrics.csv and summary.json")
     return 1 if summary["num_errors"] else 0
 

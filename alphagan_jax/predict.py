@@ -52,6 +52,8 @@ from alphagan_jax.predict_inputs import Job, load_job, pair_folder
 _log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_DONE = 0, 1, 2
+# The network's matte refined in closed-form matting's system (alphagan_jax/refine.py) by default.
+REFINE_BY_DEFAULT = False
 
 
 def predict_image(
@@ -143,6 +145,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the trimaps' unknown value if not 128 (default: auto-detect, with a warning)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     p.add_argument("--bf16", action="store_true", help="bfloat16 compute")
+    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=REFINE_BY_DEFAULT,
+                   help="refine the network's matte in closed-form matting's system (needs pymatting; "
+                        f"default: {'on' if REFINE_BY_DEFAULT else 'off'}; --no-refine for the network alone)")
     p.add_argument("--bucket", type=int, default=None,
                    help="pad sides to a multiple of this (of 32); photos of sizes within one bucket share a "
                         "compile (default: 32 for one photo, 64 for a folder)")
@@ -250,6 +255,13 @@ def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
                                                        bucket=args.bucket, tta=args.tta, bf16=args.bf16)
     except (OSError, ValueError) as e:
         raise _ModelError(str(e)) from e
+    if args.refine:
+        from alphagan_jax.refine import RefinedPredictor
+
+        try:
+            predictor = RefinedPredictor(predictor)
+        except ImportError as e:
+            raise _ModelError(f"{e}; or pass --no-refine") from e
     return predictor, step
 
 
