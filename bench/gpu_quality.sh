@@ -53,9 +53,11 @@ say "train exit status $train_rc (124: stopped at its time limit, saved)"
 tr '\r' '\n' <"$WORK/progress.log" | grep -a -v '^train:\|^\s*$' >>"$LOG"
 rc=0
 ((train_rc == 0 || train_rc == 124)) || rc=$train_rc
+# The refined row needs pymatting, which GPU hosts may lack: then the network alone is scored here.
+refine=$("$PY" -c 'import pymatting' 2>/dev/null || echo --no-refine)
 for tta in "" $([ "$TTA" = 1 ] && echo --tta); do
     say "quality $tta"
-    "$PY" bench/quality.py --no-cf --workdir "$WORK/run" --data "$SHARED/alphamatting" $tta \
+    "$PY" bench/quality.py --no-cf $refine --workdir "$WORK/run" --data "$SHARED/alphamatting" $tta \
         --out "$WORK/quality${tta:+-tta}" >>"$LOG" 2>&1 || { rc=1; say "quality $tta failed"; }
 done
 # The pictures are rebuilt on a CPU beside closed-form's mattes.

@@ -1,5 +1,5 @@
 """bench/gpu_quality.sh, the one-call GPU run of the Quality recipe, on the CPU with a tiny network and
-TensorFlow blocked (the GPU hosts have none): shell errors, a missed import or a bad tarball would
+TensorFlow and pymatting blocked (the GPU hosts have neither): shell errors, a missed import or a bad tarball would
 otherwise surface only in a scarce device lease."""
 
 import json
@@ -28,6 +28,8 @@ def test_gpu_quality_script_trains_and_scores_without_tensorflow(tmp_path: Path,
     stub = tmp_path / "stub" / "tensorflow"
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text("raise ImportError('TensorFlow is absent in this test')\n")
+    (stub.parent / "pymatting").mkdir()  # nor have they pymatting: the refined row is left out
+    (stub.parent / "pymatting" / "__init__.py").write_text("raise ImportError('pymatting is absent here')\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(stub.parent), "PYTHON": sys.executable, "OUT": str(out),
            "SHARED": str(shared_data), "ARGS": f"{TINY} --config.data.path={train}"}
