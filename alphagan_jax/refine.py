@@ -46,6 +46,9 @@ class RefineParams:
             raise ValueError(f"refinement needs weight > 0, floor >= 0 and power > 0, got {self}")
 
 
+DEFAULT_PARAMS = RefineParams()
+
+
 def confidence(alpha: np.ndarray, params: RefineParams) -> np.ndarray:
     """Per-pixel confidence in the network's alpha (float64, same shape): floor + |2a - 1| ** power."""
     return params.floor + np.abs(2.0 * np.asarray(alpha, np.float64) - 1.0) ** params.power
@@ -95,7 +98,7 @@ class Refiner:
         self.rhs_known = -(rows[:, ~self.unknown] @ is_fg[~self.unknown])
         self.fixed = is_fg
 
-    def __call__(self, alpha: np.ndarray, params: RefineParams = RefineParams(), rtol: float = 1e-7,
+    def __call__(self, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS, rtol: float = 1e-7,
                  maxiter: int = 10000) -> np.ndarray:
         """float32 HxW refined alpha in [0, 1], known pixels exactly 0 or 1."""
         if alpha.shape != self.shape:
@@ -116,7 +119,7 @@ class Refiner:
 
 
 def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray,
-                 params: RefineParams = RefineParams()) -> np.ndarray:
+                 params: RefineParams = DEFAULT_PARAMS) -> np.ndarray:
     """The network's `alpha` (float HxW in [0, 1]) refined in closed-form matting's system.
 
     Args:
@@ -138,7 +141,7 @@ class RefinedPredictor:
     the whole cost of a matte.
     """
 
-    def __init__(self, predictor, params: RefineParams = RefineParams()):
+    def __init__(self, predictor, params: RefineParams = DEFAULT_PARAMS):
         self.predictor = predictor
         self.params = params
         self.refine_seconds = 0.0
