@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     p.add_argument("--data", default="../shared/data/alphamatting")
     p.add_argument("--names", default="", help="comma-separated photos (default: the config's data.val_names)")
+    p.add_argument("--tta", action="store_true", help="the network's matte with flip test-time augmentation")
     p.add_argument("--split", type=int, default=2, help="the first fold is the first N names (default 2)")
     p.add_argument("--trimaps", default="trimap,trimap2")
     p.add_argument("--weights", default="1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", help="grid of g")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from alphagan_jax.metrics import evaluate_many
 
-    predictor, config, step = model_predictor(args.workdir, False, args.step, False)
+    predictor, config, step = model_predictor(args.workdir, False, args.step, args.tta)
     names = [n.strip() for n in args.names.split(",") if n.strip()] or list(config.data.val_names)
     if not 0 < args.split < len(names):
         p.error(f"--split must leave photos in both folds: 0 < {args.split} < {len(names)}")
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     overall = grid[choose(scores, names, trimaps, len(grid))]
     mean_rows = means(rows)
     write_json(args.out / "refine_cv.json", {
-        "workdir": args.workdir, "step": step, "names": names, "trimaps": trimaps,
+        "workdir": args.workdir, "step": step, "tta": args.tta, "names": names, "trimaps": trimaps,
         "grid": [vars(g) for g in grid],
         "grid_scores": [{"name": n, "trimap": t, "params": vars(grid[i]), "sad": v[0], "mse": v[1]}
                         for (n, t, i), v in scores.items()],
