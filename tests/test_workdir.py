@@ -34,7 +34,7 @@ def user_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run(cmd: list[str], timeout: int = 300, **extra: str) -> subprocess.CompletedProcess:
+def run(cmd: list[str], timeout: int = 900, **extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO_ROOT, env=user_env(**extra), capture_output=True, text=True,
                           timeout=timeout)
 
