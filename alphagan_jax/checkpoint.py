@@ -9,12 +9,17 @@ and the run's config, as JSON); a run with train.ema_decay > 0 adds a fifth, `g_
 of `g_vars`), which evaluation and prediction then read instead of `g_vars`.
 
 Orbax writes each step into a temporary folder and renames it when complete, so a process killed
-mid-save (kill -9 included) leaves no step that restores wrongly: the partial one is not listed.
+mid-save (kill -9 included) leaves no step that restores wrongly: the partial one is not listed, and the next
+run removes it. A listed step that still cannot be read (truncated files) is set aside on resume
+(checkpoint_recovery.py); a save that fails (a full disk) raises CheckpointWriteError naming the step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,18 @@ import jax.numpy as jnp
 import ml_collections
 import orbax.checkpoint as ocp
 
+from alphagan_jax.checkpoint_recovery import (
+    CheckpointWriteError,
+    UnreadableCheckpointError,
+    one_line,
+    restore_newest,
+    set_aside,
+    unfinished_saves,
+)
+from alphagan_jax.launch import barrier
 from alphagan_jax.train_state import GanState
+
+_log = logging.getLogger(__name__)
 
 LATEST, BEST = "checkpoints", "best"
 EMA = "g_ema"
@@ -43,17 +59,24 @@ class RunCheckpoints:
 
     def __init__(self, workdir: str | Path, keep: int = 3):
         workdir = Path(workdir)
+        if jax.process_index() == 0:
+            for tmp in unfinished_saves(workdir / LATEST) + unfinished_saves(workdir / BEST):
+                _log.info("removing %s, left by a save that never completed", tmp)
+        # cleanup_tmp_directories: a save cut short (a full disk, a crash) leaves its temporary folder, which
+        # holds the very space the next save needs. Safe only because one run at a time owns the workdir.
         self.latest = _manager(
             workdir / LATEST,
-            ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=True),
+            ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=True,
+                                         cleanup_tmp_directories=True),
         )
         self.best = _manager(
             workdir / BEST,
             ocp.CheckpointManagerOptions(
                 max_to_keep=1, best_fn=lambda m: m["sad"], best_mode="min", create=True,
-                enable_async_checkpointing=True,
+                enable_async_checkpointing=True, cleanup_tmp_directories=True,
             ),
         )
+        self._writing: dict[int, Path] = {}  # saves in flight: step -> its folder, for error messages
         self.best_sad = _recorded_best_sad(self.best)
 
     @staticmethod
@@ -83,7 +106,8 @@ class RunCheckpoints:
         if step in self.latest.all_steps():
             return False
         _one_manager_saving(self.best)
-        return self.latest.save(step, args=self._args(state, config, step))
+        with self._saving(step, self.latest):
+            return self.latest.save(step, args=self._args(state, config, step))
 
     def save_if_best(self, state: GanState, config: ml_collections.ConfigDict, sad: float) -> bool:
         """Keep `state` as the best checkpoint if its validation SAD beats every earlier one."""
@@ -91,12 +115,63 @@ class RunCheckpoints:
             return False
         step = int(jax.device_get(state.step))
         _one_manager_saving(self.latest)
-        self.best.save(step, args=self._args(state, config, step, sad), metrics={"sad": float(sad)}, force=True)
+        with self._saving(step, self.best):
+            self.best.save(step, args=self._args(state, config, step, sad), metrics={"sad": float(sad)},
+                           force=True)
         self.best_sad = float(sad)
         return True
 
     def latest_step(self) -> int | None:
         return self.latest.latest_step()
+
+    def restore_newest(self, template: GanState) -> tuple[GanState, int]:
+        """(state, step) from the newest latest-K step that restores; newer unreadable ones are set aside.
+        Raises UnreadableCheckpointError, having moved nothing, when none restores."""
+        return restore_newest(self.latest, lambda step: self.restore(template, step))
+
+    @contextlib.contextmanager
+    def _saving(self, step: int, manager: ocp.CheckpointManager) -> Iterator[None]:
+        # Orbax raises a background save's failure only at that manager's next save or wait, and keeps one
+        # save in flight per manager: the failed one is this step or the one recorded before it.
+        self._writing[str(manager.directory)] = Path(manager.directory) / str(step)
+        try:
+            yield
+        except Exception as e:
+            raise self._write_error(e) from e
+
+    def _write_error(self, error: Exception) -> CheckpointWriteError:
+        """One CheckpointWriteError naming the steps in flight, the cause, and the newest complete step."""
+        if isinstance(error, CheckpointWriteError):
+            return error
+        writing = " or ".join(str(p) for p in self._writing.values()) or str(self.latest.directory)
+        kept = self._complete_steps()
+        return CheckpointWriteError(
+            f"could not write checkpoint {writing}: {one_line(error)}. "
+            + (f"The last complete checkpoint, {kept}, is kept" if kept else "No checkpoint was completed")
+            + "; free space or fix the folder, then rerun to resume"
+        )
+
+    def _complete_steps(self) -> str:
+        # From the folder, not Orbax's list: Orbax lists a step as soon as its save starts.
+        try:
+            steps = [int(p.name) for p in Path(self.latest.directory).iterdir() if p.name.isdigit()]
+        except OSError:
+            return ""
+        return str(Path(self.latest.directory) / str(max(steps))) if steps else ""
+
+    def summary(self) -> str:
+        """Where the latest and best checkpoints are, and how to predict with them (one line)."""
+        latest, best = self.latest.latest_step(), self.best.latest_step()
+        if latest is None:
+            return f"no checkpoint in {self.latest.directory}"
+        line = f"latest checkpoint {Path(self.latest.directory) / str(latest)}"
+        workdir = Path(self.latest.directory).parent
+        if best is not None:
+            sad = f" (validation SAD {self.best_sad:.4g})" if self.best_sad is not None else ""
+            line += f", best {Path(self.best.directory) / str(best)}{sad}"
+        flag = " --best" if best is not None else ""
+        return (f"{line}; predict with: python -m alphagan_jax.predict --workdir {workdir}{flag} "
+                "--image photo.jpg --trimap trimap.png --out out/")
 
     def restore(self, template: GanState, step: int | None = None) -> GanState:
         """The full training state at `step` (default: latest), placed like `template`: a state, or its
@@ -136,8 +211,13 @@ class RunCheckpoints:
         return GanState(step=step_arr, g=g, d=d, ema=ema)
 
     def wait(self) -> None:
-        self.latest.wait_until_finished()
-        self.best.wait_until_finished()
+        """Block until the saves in flight are complete; CheckpointWriteError if one failed."""
+        try:
+            self.latest.wait_until_finished()
+            self.best.wait_until_finished()
+        except Exception as e:
+            raise self._write_error(e) from e
+        self._writing.clear()
 
     def close(self) -> None:
         self.latest.close()
@@ -162,12 +242,29 @@ def _d_item(d: Any) -> dict[str, Any]:
 
 
 def _recorded_best_sad(manager: ocp.CheckpointManager) -> float | None:
-    """The validation SAD stored with the best checkpoint (so a resumed run keeps beating it)."""
-    step = manager.latest_step()
-    if step is None:
+    """The validation SAD stored with the best checkpoint (so a resumed run keeps beating it).
+
+    An unreadable best step is set aside (left in place, Orbax could keep it over every new best by its
+    stored metrics), and the run then keeps the next validated step as its best.
+    """
+    if manager.latest_step() is None:
         return None
-    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
-    return meta.get("val_sad")
+
+    def meta(step: int) -> dict:
+        return manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+
+    try:
+        found, _ = restore_newest(manager, meta, name="best checkpoint")
+    except UnreadableCheckpointError as e:
+        if jax.process_index() == 0:
+            for step in manager.all_steps():
+                dest = set_aside(Path(manager.directory) / str(step))
+                _log.warning("best checkpoint %s/%d cannot be read: moved it to %s", manager.directory, step, dest)
+        _log.debug("%s", e)
+        barrier("alphagan:best-set-aside")
+        manager.reload()
+        return None
+    return found.get("val_sad")
 
 
 def restore_generator(
@@ -195,13 +292,21 @@ def restore_generator(
         # checkpoint from a pod (or any other device count) would then fail here with "Topology mismatch".
         # Read every array onto this process's first device instead.
         device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-        metadata = manager.item_metadata(step)  # lists only the items this step saved
-        item = EMA if average and EMA in metadata else "g_vars"
-        target = jax.tree_util.tree_map(
-            lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata[item]
-        )
-        out = manager.restore(
-            step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target), "meta": ocp.args.JsonRestore()})
-        )
+        try:
+            metadata = manager.item_metadata(step)  # lists only the items this step saved
+            item = EMA if average and EMA in metadata else "g_vars"
+            target = jax.tree_util.tree_map(
+                lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata[item]
+            )
+            out = manager.restore(
+                step,
+                args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target), "meta": ocp.args.JsonRestore()}),
+            )
+        except Exception as e:  # noqa: BLE001 - truncated or missing files: name the step, and the others
+            others = sorted(s for s in steps if s != step)
+            hint = (f"other steps there: {', '.join(map(str, others))} (pick one with --step)" if others
+                    else "it holds no other step")
+            raise UnreadableCheckpointError(f"checkpoint {directory / str(step)} cannot be read: {one_line(e)}; "
+                                            f"{hint}") from e
     config = ml_collections.ConfigDict(out.meta["config"])
     return config, out[item], int(step)

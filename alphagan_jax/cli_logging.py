@@ -100,6 +100,40 @@ def setup(verbose: bool = False) -> bool:
     return verbose
 
 
+def hide_background_failures() -> None:
+    """For train.py without --verbose: no reports from the background threads of a failed checkpoint save.
+
+    A save that fails (a full disk) makes Orbax's writer threads log every failed array write at ERROR, with
+    tracebacks, and asyncio and Python's thread hook print their own; ~1000 lines in all. The same failure
+    reaches the training loop at the next save or wait, which names it in one line, so those reports only
+    repeat it. They stay visible with --verbose.
+    """
+    import threading
+
+    for name in ("absl", "orbax", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if "absl.logging" in sys.modules:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.FATAL)
+
+    def quiet_hook(args: threading.ExceptHookArgs) -> None:
+        logging.getLogger("alphagan_jax").debug("thread %s failed: %s", args.thread, args.exc_value)
+
+    threading.excepthook = quiet_hook
+    # TensorStore's completion callbacks, still arriving after Orbax closed the event loop of the failed save,
+    # are reported as unraisable from native threads: one traceback per array.
+    previous = sys.unraisablehook
+
+    def unraisable(args: sys.UnraisableHookArgs) -> None:
+        if isinstance(args.exc_value, RuntimeError) and str(args.exc_value) == "Event loop is closed":
+            logging.getLogger("alphagan_jax").debug("late TensorStore callback: %s", args.exc_value)
+            return
+        previous(args)
+
+    sys.unraisablehook = unraisable
+
+
 # Native INFO records as absl/glog write them ("I1130 07:01:02.123456 123 file.cc:45] ...") and the notice
 # absl prints before its first record when the program never called absl::InitializeLog().
 _NATIVE_INFO = re.compile(r"^I\d{4} |^WARNING: All log messages before absl::InitializeLog\(\)")

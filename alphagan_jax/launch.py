@@ -60,9 +60,38 @@ def barrier(name: str, timeout_s: int = 3600) -> None:
 
     if jax.process_count() == 1:
         return
-    from jax._src import distributed  # the coordination client's barrier has no public wrapper
+    _client().wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)
 
-    distributed.global_state.client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)
+
+def _client():
+    from jax._src import distributed  # the coordination client has no public wrapper
+
+    return distributed.global_state.client
+
+
+def from_process_0(name: str, value: str, timeout_s: int = 600) -> str:
+    """Process 0's `value` on every process, through JAX's coordination service (once per name; no-op in
+    one process). Lets every host take a decision only process 0 can make, without a device collective."""
+    import jax
+
+    if jax.process_count() == 1:
+        return value
+    client = _client()
+    if jax.process_index() == 0:
+        client.key_value_set(name, "=" + value)  # never empty: an empty value reads as missing
+    return client.blocking_key_value_get(name, timeout_s * 1000)[1:]
+
+
+def all_processes_agree(name: str, ok: bool, timeout_s: int = 600) -> bool:
+    """True if `ok` is True on every process of the run (once per name; `ok` itself in one process)."""
+    import jax
+
+    if jax.process_count() == 1:
+        return ok
+    client = _client()
+    client.key_value_set(f"{name}/{jax.process_index()}", "1" if ok else "0")
+    return all(client.blocking_key_value_get(f"{name}/{i}", timeout_s * 1000) == "1"
+               for i in range(jax.process_count()))
 
 
 def free_port() -> int:

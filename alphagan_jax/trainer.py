@@ -5,6 +5,7 @@ All side effects of a run live here; the step itself (train_step.py) is pure.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import signal
 import time
@@ -23,6 +24,7 @@ from alphagan_jax.models import build_generator
 from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
+from alphagan_jax.workdir_lease import WorkdirLease, hold
 
 PIPELINES = ("tf", "jax")
 
@@ -38,6 +40,10 @@ class NonFiniteLossError(RuntimeError):
 
 class HostFailureError(RuntimeError):
     """A computation shared with the other processes failed, most likely because one of them died."""
+
+
+class LeaseLostError(RuntimeError):
+    """Another run took over the workdir's lease (this one looked dead: no heartbeat for minutes)."""
 
 
 class _StopFlag:
@@ -134,17 +140,41 @@ class _Validator:
         return {"val/sad": result["sad"], "val/mse": result["mse"]}
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> GanState:
-    """Train (or resume training) in `workdir` until `config.train.num_steps`. Returns the final state."""
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, workdir: str | Path, lease: WorkdirLease | None = None
+) -> GanState:
+    """Train (or resume training) in `workdir` until `config.train.num_steps`. Returns the final state.
+
+    `lease`: the workdir's lease, already held (train.py takes it first thing); without one, this takes it
+    (workdir_lease.hold: WorkdirBusyError if another run holds the workdir) and releases it at the end.
+    """
     check_config(config)
-    # Signals count from here, not from the first step: a preemption notice that lands while the step
-    # compiles (minutes for the full model) is honoured at the first step. (With jax.distributed, JAX's own
-    # SIGTERM handler would otherwise swallow it.)
-    with _StopFlag() as stop:
-        return _train(config, Path(workdir), stop)
+    own = None
+    if lease is None:
+        own = lease = hold(str(workdir), jax.process_index(), jax.process_count())
+    try:
+        # Signals count from here, not from the first step: a preemption notice that lands while the step
+        # compiles (minutes for the full model) is honoured at the first step. (With jax.distributed, JAX's
+        # own SIGTERM handler would otherwise swallow it.)
+        with _StopFlag() as stop:
+            return _train(config, Path(workdir), stop, lease)
+    finally:
+        if own is not None:
+            own.release()
 
 
-def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) -> GanState:
+def _prepare_steps(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, state: GanState, start: int,
+                   step_fn: Any = None) -> tuple[Any, Any]:
+    """(the batch stream from `start`, the compiled step); the step is compiled unless given."""
+    data = _train_iterator(config, start)
+    first = next(data)
+    if step_fn is None:
+        step_fn = make_sharded_step(config.train, mesh).lower(state, shard_batch(first, mesh)).compile()
+    return itertools.chain([first], data), step_fn
+
+
+def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, lease: WorkdirLease | None
+           ) -> GanState:
     t = config.train
     # Held-out data first: a typo in data.val_* should fail before anything is built or written.
     validator = _Validator(config) if t.val_every > 0 else None
@@ -161,20 +191,24 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
             state = _abstract_state(config, mesh)
         else:
             state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
+        data = step_fn = None
         if start < t.num_steps:
-            data = _train_iterator(config, start)
-            first = next(data)
             # Compiled now rather than in the first step, so that the barrier below covers the compile too.
-            step_fn = make_sharded_step(t, mesh).lower(state, shard_batch(first, mesh)).compile()
-            data = itertools.chain([first], data)
+            data, step_fn = _prepare_steps(config, mesh, state, start)
         # Hosts leave here together, whatever each spent compiling: the restore (Orbax syncs) and the first
         # step are collectives, and on CPUs (gloo) a collective gives up after waiting 30 s (launch.barrier).
         barrier("alphagan:ready")
         if start:
-            state = ckpts.restore(state, start)
+            state, restored = ckpts.restore_newest(state)
+            if restored != start:  # the latest step was unreadable and is set aside: the stream starts earlier
+                start = restored
+                if start < t.num_steps:
+                    data, step_fn = _prepare_steps(config, mesh, state, start, step_fn)
+                barrier("alphagan:ready-again")
             _say(f"resumed from {workdir / 'checkpoints'} at step {start}")
         if start >= t.num_steps:
             _say(f"nothing to do: {workdir} is at step {start} >= train.num_steps={t.num_steps}")
+            _say(ckpts.summary())
             ckpts.close()
             return state
     except BaseException:
@@ -193,7 +227,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
     last_time, last_step = time.perf_counter(), start
     bar = tqdm(total=t.num_steps, initial=start, disable=jax.process_index() != 0, desc="train", unit="step")
     step = start
-    peer_lost = False
+    peer_lost = finished = False
     try:
         while step < t.num_steps:
             batch = next(data)
@@ -221,10 +255,12 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
             if validator is not None and (step % t.val_every == 0 or last_step_of_run):
                 values = _from_process_0(validator(state))
                 writer.scalars(step, {k: v for k, v in values.items() if v is not None})
-                _say(f"step {step}: validation SAD {values['val/sad']} MSE {values['val/mse']}")
+                _say(f"step {step}: validation SAD {_rounded(values['val/sad'])} MSE {_rounded(values['val/mse'])}")
                 if values["val/sad"] is not None:
+                    _check_lease(lease, workdir)
                     ckpts.save_if_best(state, config, values["val/sad"])
             if saving:
+                _check_lease(lease, workdir)
                 ckpts.save(state, config)
             if step == last_step:
                 # Restart the clock after the images, validation and saves, which are not step time.
@@ -233,6 +269,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
                 why = f"signal {stop.signal}" if stop.signal is not None else "a signal on another host"
                 _say(f"stopping on {why}: saved step {step} in {workdir}, exiting")
                 break
+        finished = True
     except jax.errors.JaxRuntimeError as e:
         if jax.process_count() == 1:
             raise
@@ -240,13 +277,52 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag) ->
         raise HostFailureError(_host_failure_message(e, workdir)) from e
     finally:
         bar.close()
-        if not peer_lost:
-            # Finish the good saves already started, also when stopping on an error. Not after a failed
-            # collective: a save in flight would wait for a process that is gone.
-            ckpts.wait()
-            ckpts.close()
-        writer.close()
+        try:
+            if not peer_lost:
+                # Finish the good saves already started, also when stopping on an error. Not after a failed
+                # collective: a save in flight would wait for a process that is gone.
+                _finish_saves(ckpts)
+        except BaseException:
+            with contextlib.suppress(OSError):  # a full disk fails the log's flush too: keep the save's error
+                writer.close()
+            raise
+        if finished:
+            writer.close()
+        else:
+            with contextlib.suppress(OSError):
+                writer.close()
+    _say(f"done at step {step}: {ckpts.summary()}")
     return state
+
+
+def _finish_saves(ckpts: RunCheckpoints) -> None:
+    """Wait for the saves in flight and close the managers; a failed save raises CheckpointWriteError."""
+    try:
+        ckpts.wait()
+    except BaseException:
+        with contextlib.suppress(Exception):  # close() waits again and would raise the same failure
+            ckpts.close()
+        raise
+    ckpts.close()
+
+
+def _rounded(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+def _check_lease(lease: WorkdirLease | None, workdir: Path) -> None:
+    """Stop before a save if another run has taken the workdir over: its checkpoints must not be mixed with
+    this run's. Process 0 holds the lease; with several processes it tells the others (a save is collective)."""
+    lost = lease is not None and lease.lost
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        lost = bool(multihost_utils.broadcast_one_to_all(np.int32(lost)))
+    if lost:
+        raise LeaseLostError(
+            f"another run took over {workdir} (this one sent no heartbeat for minutes: was it suspended?); "
+            "this run stops without saving so that the two never write the same checkpoints"
+        )
 
 
 def _abstract_state(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> GanState:
