@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cli_logging.setup(args.verbose)
+    if not cli_logging.setup(args.verbose):
+        cli_logging.hide_background_failures()  # an unreadable checkpoint: Orbax's threads would add tracebacks
     try:
         summary = run(args)
     except (OSError, ValueError) as e:  # missing/empty folders, no checkpoint, corrupt checkpoint

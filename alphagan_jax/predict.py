@@ -286,7 +286,8 @@ def _summary(args: argparse.Namespace, step: int | None, written: int, kept: lis
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cli_logging.setup(args.verbose)
+    if not cli_logging.setup(args.verbose):
+        cli_logging.hide_background_failures()  # an unreadable checkpoint: Orbax's threads would add tracebacks
     try:
         return run(args)
     except _ModelError as e:

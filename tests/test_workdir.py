@@ -193,7 +193,10 @@ def test_stale_lease_taken_over_and_resume_past_a_truncated_checkpoint(two_train
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Traceback" not in out.stderr
     assert f"took over {workdir}/lease.json from pid {holder.pid}" in out.stderr
-    assert re.search(rf"checkpoint {workdir}/checkpoints/4 cannot be restored \(.*Requested byte range", out.stderr)
+    # The reason (TensorStore's "Requested byte range ... is not valid") is elided in the middle when long.
+    (warning,) = [line for line in out.stderr.splitlines() if "cannot be restored" in line]
+    assert f"checkpoint {workdir}/checkpoints/4 cannot be restored (" in warning, warning
+    assert "resuming from step 3" in warning, warning
     assert "resumed from" in out.stderr + out.stdout and "at step 3" in out.stderr + out.stdout
     (aside,) = (workdir / "unreadable").iterdir()
     assert aside.name.startswith("checkpoints-4-")
@@ -243,7 +246,8 @@ def test_full_disk_one_line_last_checkpoint_kept_and_cleaned_next_start(small_di
     assert "Traceback" not in out.stderr, out.stderr[-3000:]
     (line,) = error_lines(out.stderr)
     assert "No space left on device" in line and str(workdir) in line, line
-    assert len(out.stderr.splitlines()) < 10, out.stderr
+    said = [ln for ln in out.stderr.splitlines() if ln.strip() and not ln.startswith("train:")]  # no progress bar
+    assert len(said) < 6, said
     assert restore_generator(workdir)[2] == 2, "the last good checkpoint restores"
     tmp = [p.name for p in (workdir / "checkpoints").iterdir() if "tmp" in p.name]
     assert tmp, "the failed save's temporary folder (the test's premise)"
