@@ -47,6 +47,9 @@ def write_model_folder(
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # model.pretrained is the path of the ImageNet weights training started from: a path of the training
+    # machine, and nothing inference needs.
+    model_config = {k: v for k, v in model_config.items() if k != "pretrained"}
     host = _to_numpy(variables)
     blob = serialization.msgpack_serialize(host)
     info = {**info, "format_version": FORMAT_VERSION, "weights": WEIGHTS,
