@@ -4,6 +4,7 @@ Model mode (restores G's parameters only; no optimiser state, no TensorFlow)::
 
     python evaluate.py --workdir runs/x [--step N | --best] --data composition1k --data-path DIR --out OUT
         [--tta] [--bf16] [--refine] [--bucket 64] [--unknown-value N] [--num N] [--workers N]
+    python evaluate.py --model MODEL_DIR --data composition1k --data-path DIR --out OUT   (a model folder)
 
 Score mode (no model; scores existing prediction PNGs)::
 
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     model = p.add_argument_group("model mode")
     model.add_argument("--workdir", help="training workdir holding the Orbax checkpoints")
+    model.add_argument("--model", help="a model folder (python -m alphagan_jax.export) instead of --workdir")
     which = model.add_mutually_exclusive_group()
     which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
@@ -65,12 +67,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = p.parse_args(argv)
     score_mode = any([args.pred_dir, args.alpha_dir, args.trimap_dir])
-    if score_mode and args.workdir:
-        p.error("give either --workdir (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
+    if args.workdir and args.model:
+        p.error("give --workdir or --model, not both")
+    if args.model and (args.best or args.step is not None):
+        p.error("--best and --step select a checkpoint of --workdir; a --model folder holds one step")
+    model_source = args.workdir or args.model
+    if score_mode and model_source:
+        p.error("give either --workdir/--model (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
     if score_mode and not all([args.pred_dir, args.alpha_dir, args.trimap_dir]):
         p.error("score mode needs all of --pred-dir, --alpha-dir and --trimap-dir")
-    if not score_mode and not args.workdir:
-        p.error("give --workdir (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
+    if not score_mode and not model_source:
+        p.error("give --workdir or --model (model mode) or --pred-dir/--alpha-dir/--trimap-dir (score mode)")
     if not score_mode and args.data != "synthetic" and not args.data_path:
         p.error(f"--data {args.data} needs --data-path")
     args.score_mode = score_mode
@@ -85,16 +92,19 @@ def run(args: argparse.Namespace) -> dict:
         return evaluation.score_dirs(args.pred_dir, args.alpha_dir, args.trimap_dir, args.out,
                                      unknown_value=args.unknown_value, workers=args.workers,
                                      overwrite=args.overwrite)
-    from alphagan_jax.inference import predictor_from_checkpoint
+    from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
     if args.data == "synthetic":
         items = evaluation.synthetic_items(args.num or 8, backgrounds=args.data_path)
     else:
         items = evaluation.list_eval_items(args.data, args.data_path, num=args.num)
-    predictor, _, step = predictor_from_checkpoint(
-        args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
-    )
-    _log.info("restored step %d from %s; evaluating %d images", step, args.workdir, len(items))
+    if args.model:
+        predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+    else:
+        predictor, _, step = predictor_from_checkpoint(
+            args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
+        )
+    _log.info("restored step %d from %s; evaluating %d images", step, args.workdir or args.model, len(items))
     if args.refine:
         from alphagan_jax.refine import RefinedPredictor
 
@@ -102,7 +112,8 @@ def run(args: argparse.Namespace) -> dict:
 
     def extra() -> dict:
         return {
-            "workdir": str(args.workdir), "step": step, "data": args.data, "data_path": str(args.data_path),
+            "workdir": str(args.workdir), "model": args.model, "step": step, "data": args.data,
+            "data_path": str(args.data_path),
             "tta": args.tta, "bf16": args.bf16, "bucket": args.bucket,
             "refine": vars(predictor.params) if args.refine else None,
             "num_compiles": predictor.num_compiles, "compiled_shapes": [list(s) for s in predictor.shapes],

@@ -310,3 +310,10 @@ def restore_generator(
                                             f"{hint}") from e
     config = ml_collections.ConfigDict(out.meta["config"])
     return config, out[item], int(step)
+
+
+def has_average(workdir: str | Path, step: int, best: bool = False) -> bool:
+    """Whether `step` of the run saved a moving average of G (the `g_ema` item restore_generator prefers)."""
+    directory = Path(workdir) / (BEST if best else LATEST)
+    with _manager(directory, ocp.CheckpointManagerOptions(read_only=True)) as manager:
+        return EMA in manager.item_metadata(step)

@@ -181,3 +181,24 @@ def predictor_from_checkpoint(
     generator = build_generator(config.model, dtype="bfloat16" if bf16 else None)
     predictor = Predictor(generator_predict_fn(generator), variables, bucket=bucket, tta=tta)
     return predictor, config, restored_step
+
+
+def predictor_from_model(
+    model_dir: str, *, bucket: int = 64, tta: bool = False, bf16: bool = False
+) -> tuple[Predictor, Any, int | None]:
+    """:func:`predictor_from_checkpoint` for a model folder (python -m alphagan_jax.export): the same
+    Predictor over the folder's weights, its sha256 checked. Returns (predictor, model config, step).
+
+    Raises:
+      FileNotFoundError: no folder there; ValueError (naming the file): not a model folder, or corrupt.
+    """
+    from pathlib import Path
+
+    from alphagan_jax.model_folder import read_model_folder
+    from alphagan_jax.models import build_generator
+
+    if not Path(model_dir).is_dir():
+        raise FileNotFoundError(f"model folder not found: {model_dir}")
+    model_config, variables, info = read_model_folder(model_dir)
+    generator = build_generator(model_config, dtype="bfloat16" if bf16 else None)
+    return Predictor(generator_predict_fn(generator), variables, bucket=bucket, tta=tta), model_config, info.get("step")

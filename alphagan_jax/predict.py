@@ -4,6 +4,7 @@ One photo (outputs in OUT: alpha.png, cutout.png [, trimap.png] [, composite.png
 
     python -m alphagan_jax.predict --workdir RUN --image photo.jpg --trimap trimap.png --out OUT
     python -m alphagan_jax.predict --workdir RUN --image photo.jpg --mask mask.png --band 15 --out OUT
+    python -m alphagan_jax.predict --model MODEL_DIR --image photo.jpg --trimap trimap.png --out OUT
 
 A folder (outputs in OUT, named after each photo: NAME.alpha.png, NAME.cutout.png [, NAME.trimap.png]
 [, NAME.composite.png]; trimaps or masks paired with photos by file name, extension aside)::
@@ -23,7 +24,7 @@ complete, so a photo that fails keeps what an earlier run wrote.
 exit status:
   0  every photo written (or, in a folder, kept from an earlier run)
   1  some photos failed (each named on stderr); all the others were written
-  2  nothing done: bad arguments, missing folder or checkpoint, unreadable background, existing outputs
+  2  nothing done: bad arguments, missing folder, checkpoint or model folder, unreadable background, existing outputs
      of a single photo
 
 Library log chatter is hidden; --verbose or ALPHAGAN_VERBOSE=1 shows it.
@@ -122,7 +123,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m alphagan_jax.predict", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--workdir", required=True, help="training workdir holding the checkpoints")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="training workdir holding the checkpoints")
+    source.add_argument("--model", help="a model folder (python -m alphagan_jax.export)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
@@ -168,6 +171,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.thresholds = (low, high)
     if folder and Path(args.out).resolve() == Path(args.image_dir).resolve():
         p.error("--out must differ from --image-dir (outputs would be read as photos on the next run)")
+    if args.model and (args.best or args.step is not None):
+        p.error("--best and --step select a checkpoint of --workdir; a --model folder holds one step")
     args.folder = folder
     args.bucket = args.bucket or (64 if folder else 32)
     return args
@@ -248,11 +253,14 @@ class _ModelError(Exception):
 
 
 def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
-    from alphagan_jax.inference import predictor_from_checkpoint
+    from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
     try:
-        predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
-                                                       bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+        if args.model:
+            predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+        else:
+            predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
+                                                           bucket=args.bucket, tta=args.tta, bf16=args.bf16)
     except (OSError, ValueError) as e:
         raise _ModelError(str(e)) from e
     if args.refine:

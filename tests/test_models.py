@@ -194,3 +194,34 @@ def test_upsample2x_equals_flax_conv_transpose(shape):
     got = up.apply(variables, x)
     assert got.shape == (shape[0], 2 * shape[1], 2 * shape[2], 6)
     np.testing.assert_allclose(np.asarray(got), np.asarray(expected), atol=1e-5, rtol=1e-5)
+
+
+def test_export_friendly_forms_equal_the_originals():
+    """The max-pool and max-unpooling were rewritten so jax2onnx converts them (alphagan_jax/exports/
+    onnx_export.py); the originals, kept here, must give the same values and, for the pool, gradients."""
+    import flax.linen as nn
+
+    from alphagan_jax.models.decoder import _OFFSETS
+    from alphagan_jax.models.resnet import max_pool_3x3_s2
+
+    def unpool_interior_pad(values, indices, height, width):
+        zero, out = jnp.zeros((), values.dtype), 0
+        for k, (dy, dx) in enumerate(_OFFSETS):
+            picked = jnp.where(indices == k, values, zero)
+            out = out + jax.lax.pad(picked, zero, ((0, 0, 0), (dy, 3 - dy, 1), (dx, 3 - dx, 1), (0, 0, 0)))
+        return out[:, 1 : 1 + height, 1 : 1 + width, :]
+
+    def pool_explicit(x):
+        return nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+
+    rng = np.random.default_rng(0)
+    for h, w in [(16, 16), (15, 17)]:
+        # After a ReLU, as in the stem: many ties, where the max-pool's gradient routing matters.
+        x = jnp.maximum(jnp.asarray(rng.standard_normal((2, h, w, 4)), jnp.float32), 0)
+        np.testing.assert_array_equal(max_pool_3x3_s2(x), pool_explicit(x))
+        weights = jnp.asarray(rng.standard_normal(pool_explicit(x).shape), jnp.float32)
+        grads = [jax.grad(lambda v, f=f, c=weights: (f(v) * c).sum())(x) for f in (max_pool_3x3_s2, pool_explicit)]
+        np.testing.assert_array_equal(*grads)
+        indices = window_argmax(x)
+        values = jnp.asarray(rng.standard_normal(indices.shape), jnp.float32)
+        np.testing.assert_array_equal(max_unpool(values, indices, h, w), unpool_interior_pad(values, indices, h, w))

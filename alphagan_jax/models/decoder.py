@@ -7,7 +7,6 @@ the base), so tests can build a narrow decoder from the same code.
 from __future__ import annotations
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
 from alphagan_jax.models.layers import ConvBNReLU, Dtype, Upsample2x, batch_norm, conv, resize_bilinear
@@ -42,18 +41,31 @@ def max_unpool(values: jnp.ndarray, indices: jnp.ndarray, height: int, width: in
     Written as nine shifted zero-insertion upsamplings instead of a scatter, which XLA turns into cheap
     pads on every backend. Where two overlapping windows picked the same pixel, their values add
     (PyTorch's max_unpool keeps an arbitrary one of them).
+
+    The zeros are inserted by interleaving with a zero array (a stack and a reshape), not by `lax.pad`'s
+    interior padding: ONNX's Pad has no interior padding, so this form is what lets jax2onnx export the
+    generator, and it gives the same values (the same nine terms added in the same order).
     """
     n, h, w, c = values.shape
     zero = jnp.zeros((), values.dtype)
     out = None
     for k, (dy, dx) in enumerate(_OFFSETS):
         picked = jnp.where(indices == k, values, zero)
-        # Window (i, j) starts at padded row 2i, so offset dy lands on padded row 2i + dy: interior
-        # padding 1 spreads the values two apart, edge padding shifts them by dy (total 2h + 2 rows).
-        shifted = jax.lax.pad(picked, zero, ((0, 0, 0), (dy, 3 - dy, 1), (dx, 3 - dx, 1), (0, 0, 0)))
+        # Window (i, j) starts at padded row 2i, so offset dy lands on padded row 2i + dy: the values go two
+        # apart (row 2i of a 2h-row array), then edge padding shifts them by dy (total 2h + 2 rows).
+        spread = _zero_interleave(_zero_interleave(picked, 1), 2)
+        shifted = jnp.pad(spread, ((0, 0), (dy, 2 - dy), (dx, 2 - dx), (0, 0)))
         out = shifted if out is None else out + shifted
     # Drop the padding row/column of the pooling (padded index 0 is image row -1).
     return out[:, 1 : 1 + height, 1 : 1 + width, :]
+
+
+def _zero_interleave(x: jnp.ndarray, axis: int) -> jnp.ndarray:
+    """x with a zero after every element along `axis` (twice its length there)."""
+    both = jnp.stack([x, jnp.zeros_like(x)], axis=axis + 1)
+    shape = list(x.shape)
+    shape[axis] *= 2
+    return both.reshape(shape)
 
 
 class Decoder(nn.Module):

@@ -17,8 +17,15 @@ EXPANSION = 4
 
 
 def max_pool_3x3_s2(x: jnp.ndarray) -> jnp.ndarray:
-    """torchvision's stem max-pool: 3x3, stride 2, explicit padding 1 with -inf."""
-    return nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+    """torchvision's stem max-pool: 3x3, stride 2, explicit padding 1 with -inf.
+
+    The -inf border is padded first and the pool itself is 'VALID', which gives the same values and
+    gradients as `padding=((1, 1), (1, 1))`: jax2onnx's ONNX export replaces `nn.max_pool` while it traces
+    with a version that takes only keyword arguments and string paddings ('SAME'/'VALID'), and the plain
+    `lax.reduce_window` it would otherwise see becomes a 4-D MaxPool that ONNX Runtime cannot run.
+    """
+    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-jnp.inf)
+    return nn.max_pool(padded, window_shape=(3, 3), strides=(2, 2), padding="VALID")
 
 
 def stage_dilations(output_stride: int, num_stages: int = 4) -> list[tuple[int, int, int]]:
