@@ -53,25 +53,37 @@ class Model:
     def step(self) -> int | None:
         return self.info.get("step")
 
-    def alpha(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    def alpha(self, image: np.ndarray, trimap: np.ndarray, refine: bool | None = None) -> np.ndarray:
         """The matte: float32 HxW in [0, 1], the trimap's known regions exactly 0 and 1.
 
         Args:
           image: uint8 HxWx3 RGB.
           trimap: uint8 HxW: 0 background, 128 unknown, 255 foreground.
+          refine: refine the network's matte in closed-form matting's system (alphagan_jax.refine; needs
+            pymatting); None: as predict does by default.
         """
         check_inputs(image, trimap)
-        return self.predictor(image, trimap)
+        alpha = self.predictor(image, trimap)
+        if refine is None:
+            from alphagan_jax.refine import REFINE_BY_DEFAULT
 
-    def cutout(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+            refine = REFINE_BY_DEFAULT
+        if refine:
+            from alphagan_jax.refine import refine_alpha
+
+            alpha = refine_alpha(image, trimap, np.asarray(alpha))
+        return alpha
+
+    def cutout(self, image: np.ndarray, trimap: np.ndarray, refine: bool | None = None) -> np.ndarray:
         """uint8 HxWx4 RGBA: the estimated foreground colours (not the photo's, which keep the old
         background's colour in hair) with the matte as alpha."""
         from alphagan_jax.foreground import cutout
 
-        return cutout(image, _alpha_u8(self.alpha(image, trimap)))
+        return cutout(image, _alpha_u8(self.alpha(image, trimap, refine)))
 
     def composite(
-        self, image: np.ndarray, trimap: np.ndarray, background: np.ndarray | tuple[int, int, int] | str
+        self, image: np.ndarray, trimap: np.ndarray, background: np.ndarray | tuple[int, int, int] | str,
+        refine: bool | None = None,
     ) -> np.ndarray:
         """uint8 HxWx3: the subject over `background`, a uint8 HxWx3 picture (resized to cover the photo,
         centred), an (r, g, b) colour or '#rrggbb'."""
@@ -79,7 +91,7 @@ class Model:
         from alphagan_jax.foreground import estimate_foreground_ml
 
         bg = _check_background(background, parse_colour)
-        alpha = _alpha_u8(self.alpha(image, trimap))
+        alpha = _alpha_u8(self.alpha(image, trimap, refine))
         fg, _ = estimate_foreground_ml(image, alpha)
         return composite(fg, alpha, bg)
 

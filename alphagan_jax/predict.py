@@ -53,8 +53,7 @@ from alphagan_jax.predict_inputs import Job, load_job, pair_folder
 _log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_DONE = 0, 1, 2
-# The network's matte refined in closed-form matting's system (alphagan_jax/refine.py) by default.
-REFINE_BY_DEFAULT = False
+from alphagan_jax.refine import REFINE_BY_DEFAULT  # noqa: E402  (whether --refine is on unless --no-refine)
 
 
 def predict_image(

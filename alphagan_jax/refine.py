@@ -30,7 +30,9 @@ import numpy as np
 DEFAULT_WEIGHT = 1e-3
 DEFAULT_FLOOR = 0.05
 DEFAULT_POWER = 2.0
-LAPLACIAN_EPSILON = 1e-7  # closed-form matting's (and pymatting's) regulariser of the window covariance
+LAPLACIAN_EPSILON = 1e-7
+# Whether predict, the Python API and the matting page refine unless told not to (README, Quality).
+REFINE_BY_DEFAULT = False  # closed-form matting's (and pymatting's) regulariser of the window covariance
 
 
 @dataclass(frozen=True)

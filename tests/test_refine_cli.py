@@ -67,3 +67,13 @@ def test_evaluate_refine_scores_the_refined_matte(trained_workdir, photo, tmp_pa
 
     assert summary["sad"] == pytest.approx(sad(want, read_alpha_u8(photo / "alpha" / "GT24.png"),
                                                read_trimap(photo / "trimap" / "GT24.png")))
+
+
+def test_python_api_refines_on_request(trained_workdir, photo):
+    import alphagan_jax as ag
+
+    network, want = refined(trained_workdir, photo, bucket=64)
+    model = ag.load(str(trained_workdir))
+    image, trimap = read_rgb(photo / "image" / "GT24.png"), read_trimap(photo / "trimap" / "GT24.png")
+    np.testing.assert_array_equal(to_uint8(model.alpha(image, trimap, refine=True)), want)
+    np.testing.assert_array_equal(to_uint8(model.alpha(image, trimap, refine=False)), network)
