@@ -205,3 +205,11 @@ assert 'tensorflow' not in sys.modules and 'orbax.checkpoint' not in sys.modules
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_matting_page_loads_a_model_folder_and_a_workdir_alike(model_dir, trained_workdir, photo):
+    from alphagan_jax.demo.model import load_model
+
+    image, trimap = photo
+    from_folder, from_workdir = load_model(model_dir), load_model(trained_workdir)
+    np.testing.assert_array_equal(from_folder.predictor(image, trimap), from_workdir.predictor(image, trimap))

@@ -16,17 +16,18 @@ class LoadedModel:
 
 
 def load_model(path: str | Path, *, bucket: int = 64, tta: bool = False, bf16: bool = False) -> LoadedModel:
-    """The predictor of `path`, a training workdir (its latest checkpoint).
-
-    This is the one place that reads a model, so other kinds of model folders need a branch here only.
+    """The predictor of `path`: a model folder (python -m alphagan_jax.export) or a training workdir (its
+    latest checkpoint).
 
     Raises:
       FileNotFoundError / ValueError: `path` is missing or holds no checkpoint; the message names it.
     """
-    from alphagan_jax.inference import predictor_from_checkpoint
+    from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
+    from alphagan_jax.model_folder import INFO
 
     p = Path(path)
     if not p.is_dir():
-        raise FileNotFoundError(f"model not found: {p} (give a training workdir, the --workdir of train.py)")
-    predictor, _, step = predictor_from_checkpoint(str(p), bucket=bucket, tta=tta, bf16=bf16)
+        raise FileNotFoundError(f"model not found: {p} (give a model folder or a training workdir)")
+    load = predictor_from_model if (p / INFO).is_file() else predictor_from_checkpoint
+    predictor, _, step = load(str(p), bucket=bucket, tta=tta, bf16=bf16)
     return LoadedModel(predictor, f"{p.name}, step {step}")
