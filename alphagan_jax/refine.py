@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 # Chosen by two-fold cross-validation (bench/refine_cv.py), then fixed: see the README's Quality section.
-DEFAULT_WEIGHT = 1e-3
-DEFAULT_FLOOR = 0.05
+DEFAULT_WEIGHT = 3e-4
+DEFAULT_FLOOR = 0.1
 DEFAULT_POWER = 2.0
 LAPLACIAN_EPSILON = 1e-7
 # Whether predict, the Python API and the matting page refine unless told not to (README, Quality).
