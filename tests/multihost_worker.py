@@ -43,8 +43,8 @@ def recording_iterator(config, start_step):
         yield batch
 
 
-def recording_train(config, workdir):
-    state = original_train(config, workdir)
+def recording_train(config, workdir, **kwargs):  # kwargs: train.py passes the workdir's lease
+    state = original_train(config, workdir, **kwargs)
     i = jax.process_index()
     host = [np.asarray(x.addressable_data(0)) for x in jax.tree_util.tree_leaves(state)]
     np.savez(RECORD / f"process_{i}.npz", *host)
