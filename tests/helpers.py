@@ -62,3 +62,18 @@ def param_count(tree) -> int:
     import jax  # here, so the data tests that import this module do not load JAX for it
 
     return sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(tree))
+
+
+def downscaled_photo(shared_data, name: str, trimap_dir: str, height: int):
+    """(image, trimap) of an alphamatting photo resized to `height` px high (nearest for the trimap: it
+    keeps 0/128/255)."""
+    import cv2
+
+    from alphagan_jax.data.io import read_rgb, read_trimap
+
+    root = shared_data / "alphamatting"
+    image, trimap = read_rgb(root / "image" / f"{name}.png"), read_trimap(root / trimap_dir / f"{name}.png")
+    h, w = trimap.shape
+    size = (round(w * height / h), height)
+    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST))

@@ -7,24 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from helpers import downscaled_photo
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def photo(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """GT13 and its coarse trimap, downscaled to 280 px high (trimap nearest: it keeps 0/128/255)."""
-    from alphagan_jax.data.io import read_rgb, read_trimap
-
-    root = shared_data / "alphamatting"
-    image, trimap = read_rgb(root / "image" / "GT13.png"), read_trimap(root / "trimap2" / "GT13.png")
-    h, w = trimap.shape
-    size = (round(w * 280 / h), 280)
-    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-            cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST))
+    """GT13 and its coarse trimap, downscaled to 280 px high."""
+    return downscaled_photo(shared_data, "GT13", "trimap2", 280)
 
 
 @pytest.fixture(scope="module")

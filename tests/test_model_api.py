@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import downscaled_photo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,15 +28,8 @@ def model_dir(trained_workdir: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def photo(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """GT04 and its trimap, downscaled to 200 px high (nearest for the trimap: it keeps 0/128/255)."""
-    from alphagan_jax.data.io import read_rgb, read_trimap
-
-    root = shared_data / "alphamatting"
-    image, trimap = read_rgb(root / "image" / "GT04.png"), read_trimap(root / "trimap" / "GT04.png")
-    h, w = trimap.shape
-    size = (round(w * 200 / h), 200)
-    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-            cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST))
+    """GT04 and its trimap, downscaled to 200 px high."""
+    return downscaled_photo(shared_data, "GT04", "trimap", 200)
 
 
 def test_model_folder_holds_inference_only(model_dir: Path, trained_workdir: Path) -> None:
