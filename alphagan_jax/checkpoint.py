@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,20 +61,24 @@ class RunCheckpoints:
     def __init__(self, workdir: str | Path, keep: int = 3):
         workdir = Path(workdir)
         if jax.process_index() == 0:
+            # A save cut short (a full disk, a crash) leaves its temporary folder, which holds the very space
+            # the next save needs. Removed here, synchronously: Orbax's cleanup_tmp_directories runs in a
+            # background future that can still be pending when the run's first save wants the space (seen in
+            # CI). Safe only because one run at a time owns the workdir (workdir_lease).
             for tmp in unfinished_saves(workdir / LATEST) + unfinished_saves(workdir / BEST):
                 _log.info("removing %s, left by a save that never completed", tmp)
-        # cleanup_tmp_directories: a save cut short (a full disk, a crash) leaves its temporary folder, which
-        # holds the very space the next save needs. Safe only because one run at a time owns the workdir.
+                shutil.rmtree(tmp, ignore_errors=True)
+                if tmp.exists():
+                    _log.warning("could not remove %s; remove it by hand to free its space", tmp)
         self.latest = _manager(
             workdir / LATEST,
-            ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=True,
-                                         cleanup_tmp_directories=True),
+            ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=True),
         )
         self.best = _manager(
             workdir / BEST,
             ocp.CheckpointManagerOptions(
                 max_to_keep=1, best_fn=lambda m: m["sad"], best_mode="min", create=True,
-                enable_async_checkpointing=True, cleanup_tmp_directories=True,
+                enable_async_checkpointing=True,
             ),
         )
         self._writing: dict[int, Path] = {}  # saves in flight: step -> its folder, for error messages
