@@ -41,27 +41,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     which = model.add_mutually_exclusive_group()
     which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
-    model.add_argument("--data", default="composition1k",
-                       choices=["composition1k", "alphamatting", "folder", "synthetic"],
-                       help="test set layout")
+    model.add_argument(
+        "--data",
+        default="composition1k",
+        choices=["composition1k", "alphamatting", "folder", "synthetic"],
+        help="test set layout",
+    )
     model.add_argument("--data-path", default="", help="folder of the test set (not needed for synthetic)")
     model.add_argument("--num", type=int, default=None, help="evaluate only the first N images")
     model.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     model.add_argument("--bf16", action="store_true", help="bfloat16 compute (parameters stay float32)")
-    model.add_argument("--refine", action="store_true",
-                       help="refine the network's mattes in closed-form matting's system (needs pymatting); "
-                            "off by default, so benchmark rows stay the network's own")
-    model.add_argument("--bucket", type=int, default=64,
-                       help="pad sides up to a multiple of this (a multiple of 32): fewer distinct shapes, "
-                            "fewer compiles")
+    model.add_argument(
+        "--refine",
+        action="store_true",
+        help="refine the network's mattes in closed-form matting's system (needs pymatting); "
+        "off by default, so benchmark rows stay the network's own",
+    )
+    model.add_argument(
+        "--bucket",
+        type=int,
+        default=64,
+        help="pad sides up to a multiple of this (a multiple of 32): fewer distinct shapes, fewer compiles",
+    )
     score = p.add_argument_group("score mode")
     score.add_argument("--pred-dir", help="predicted alpha PNGs, named like the ground truth")
     score.add_argument("--alpha-dir", help="ground-truth alphas")
     score.add_argument("--trimap-dir", help="trimaps")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--unknown-value", type=int, default=None,
-                   help="value of the trimaps' unknown region if not 128 "
-                        "(default: auto-detect, with a warning)")
+    p.add_argument(
+        "--unknown-value",
+        type=int,
+        default=None,
+        help="value of the trimaps' unknown region if not 128 (default: auto-detect, with a warning)",
+    )
     p.add_argument("--workers", type=int, default=None, help="metric processes (default: every core)")
     p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
@@ -89,9 +101,15 @@ def run(args: argparse.Namespace) -> dict:
     from alphagan_jax import evaluation
 
     if args.score_mode:
-        return evaluation.score_dirs(args.pred_dir, args.alpha_dir, args.trimap_dir, args.out,
-                                     unknown_value=args.unknown_value, workers=args.workers,
-                                     overwrite=args.overwrite)
+        return evaluation.score_dirs(
+            args.pred_dir,
+            args.alpha_dir,
+            args.trimap_dir,
+            args.out,
+            unknown_value=args.unknown_value,
+            workers=args.workers,
+            overwrite=args.overwrite,
+        )
     from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
     if args.data == "synthetic":
@@ -112,17 +130,30 @@ def run(args: argparse.Namespace) -> dict:
 
     def extra() -> dict:
         return {
-            "workdir": str(args.workdir), "model": args.model, "step": step, "data": args.data,
+            "workdir": str(args.workdir),
+            "model": args.model,
+            "step": step,
+            "data": args.data,
             "data_path": str(args.data_path),
-            "tta": args.tta, "bf16": args.bf16, "bucket": args.bucket,
+            "tta": args.tta,
+            "bf16": args.bf16,
+            "bucket": args.bucket,
             "refine": vars(predictor.params) if args.refine else None,
-            "num_compiles": predictor.num_compiles, "compiled_shapes": [list(s) for s in predictor.shapes],
+            "num_compiles": predictor.num_compiles,
+            "compiled_shapes": [list(s) for s in predictor.shapes],
             "predict_seconds": round(predictor.predict_seconds, 3),
             "compile_seconds": round(predictor.compile_seconds, 3),
         }
 
-    return evaluation.evaluate_model(predictor, items, args.out, unknown_value=args.unknown_value,
-                                     workers=args.workers, extra_summary=extra, overwrite=args.overwrite)
+    return evaluation.evaluate_model(
+        predictor,
+        items,
+        args.out,
+        unknown_value=args.unknown_value,
+        workers=args.workers,
+        extra_summary=extra,
+        overwrite=args.overwrite,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as e:  # --refine without pymatting
         print(f"error: {e}; or leave out --refine", file=sys.stderr)
         return 2
-    means = "  ".join(f"{k.upper()} {summary[k]:.4g}" for k in ("sad", "mse", "grad", "conn")
-                      if summary.get(k) is not None)
-    print(f"{summary['num_scored']}/{summary['num_images']} images scored "
-          f"({summary['num_no_unknown']} without unknown pixels, {summary['num_errors']} errors)  {means}")
+    means = "  ".join(
+        f"{k.upper()} {summary[k]:.4g}" for k in ("sad", "mse", "grad", "conn") if summary.get(k) is not None
+    )
+    print(
+        f"{summary['num_scored']}/{summary['num_images']} images scored "
+        f"({summary['num_no_unknown']} without unknown pixels, {summary['num_errors']} errors)  {means}"
+    )
     if "num_compiles" in summary:
         refined = "refined in closed-form matting's system" if summary.get("refine") else "the network alone"
         print(f"mattes: {refined}; compiles: {summary['num_compiles']}")

@@ -10,8 +10,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"Model": "alphagan_jax.api", "load": "alphagan_jax.api", "trimap_from_mask": "alphagan_jax.api",
-        "from_pretrained": "alphagan_jax.hub"}
+_API = {
+    "Model": "alphagan_jax.api",
+    "load": "alphagan_jax.api",
+    "trimap_from_mask": "alphagan_jax.api",
+    "from_pretrained": "alphagan_jax.hub",
+}
 __all__ = ["Model", "__version__", "from_pretrained", "load", "trimap_from_mask"]
 
 

@@ -82,7 +82,10 @@ class Model:
         return cutout(image, _alpha_u8(self.alpha(image, trimap, refine)))
 
     def composite(
-        self, image: np.ndarray, trimap: np.ndarray, background: np.ndarray | tuple[int, int, int] | str,
+        self,
+        image: np.ndarray,
+        trimap: np.ndarray,
+        background: np.ndarray | tuple[int, int, int] | str,
         refine: bool | None = None,
     ) -> np.ndarray:
         """uint8 HxWx3: the subject over `background`, a uint8 HxWx3 picture (resized to cover the photo,
@@ -100,8 +103,9 @@ class Model:
         and `self.info` becomes what was written (with the weights' sha256)."""
         from alphagan_jax.model_folder import write_model_folder
 
-        self.info = write_model_folder(directory, self.variables, self.model_config.to_dict(),
-                                       {**self.info, **(info or {})})
+        self.info = write_model_folder(
+            directory, self.variables, self.model_config.to_dict(), {**self.info, **(info or {})}
+        )
         return Path(directory)
 
 
@@ -129,24 +133,24 @@ def load(
     path = Path(path)
     if is_model_folder(path):
         if best or step is not None:
-            raise ValueError(f"{path} is a model folder (one step); best= and step= select a checkpoint "
-                             "of a training workdir")
+            raise ValueError(
+                f"{path} is a model folder (one step); best= and step= select a checkpoint of a training workdir"
+            )
         model_config, variables, info = read_model_folder(path)
         return Model(model_config, variables, info, bucket=bucket, tta=tta, bf16=bf16)
     if not path.is_dir():
         raise FileNotFoundError(f"no model folder or training workdir at {path}")
     if not any((path / d).is_dir() for d in ("checkpoints", "best")):
-        raise FileNotFoundError(f"{path} is neither a model folder (no model.json) nor a training workdir "
-                                "(no checkpoints/ or best/)")
+        raise FileNotFoundError(
+            f"{path} is neither a model folder (no model.json) nor a training workdir (no checkpoints/ or best/)"
+        )
     from alphagan_jax.checkpoint import restore_generator
 
     config, variables, restored = restore_generator(path, step=step, best=best)
     return Model(config.model, variables, {"step": restored}, bucket=bucket, tta=tta, bf16=bf16)
 
 
-def trimap_from_mask(
-    mask: np.ndarray, band: int = 15, thresholds: tuple[float, float] = (0.1, 0.9)
-) -> np.ndarray:
+def trimap_from_mask(mask: np.ndarray, band: int = 15, thresholds: tuple[float, float] = (0.1, 0.9)) -> np.ndarray:
     """uint8 HxW trimap {0, 128, 255} from a rough HxW mask: bool, uint8 0..255 or float in [0, 1].
 
     Pixels within `band` px of the mask's edge (and soft values between the thresholds) become unknown;
@@ -174,16 +178,21 @@ def check_inputs(image: np.ndarray, trimap: np.ndarray) -> None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be a uint8 HxWx3 RGB array, got {_describe(image)}")
     if not isinstance(trimap, np.ndarray) or trimap.dtype != np.uint8 or trimap.ndim != 2:
-        raise ValueError(f"trimap must be a uint8 HxW array (0 background, 128 unknown, 255 foreground), "
-                         f"got {_describe(trimap)}")
+        raise ValueError(
+            f"trimap must be a uint8 HxW array (0 background, 128 unknown, 255 foreground), got {_describe(trimap)}"
+        )
     if trimap.shape != image.shape[:2]:
-        raise ValueError(f"trimap is {trimap.shape[0]}x{trimap.shape[1]} but image is "
-                         f"{image.shape[0]}x{image.shape[1]} (HxW): they must match")
+        raise ValueError(
+            f"trimap is {trimap.shape[0]}x{trimap.shape[1]} but image is "
+            f"{image.shape[0]}x{image.shape[1]} (HxW): they must match"
+        )
     other = np.setdiff1d(np.unique(trimap), TRIMAP_VALUES)
     if other.size:
         shown = ", ".join(str(v) for v in other[:5]) + (" ..." if other.size > 5 else "")
-        raise ValueError(f"trimap values must be 0 (background), 128 (unknown) or 255 (foreground); it also "
-                         f"holds {shown} (for another unknown value, map it to 128 first)")
+        raise ValueError(
+            f"trimap values must be 0 (background), 128 (unknown) or 255 (foreground); it also "
+            f"holds {shown} (for another unknown value, map it to 128 first)"
+        )
 
 
 def _check_background(background: Any, parse_colour: Any) -> Any:
@@ -198,8 +207,9 @@ def _check_background(background: Any, parse_colour: Any) -> Any:
         return background
     if isinstance(background, tuple) and len(background) == 3 and all(0 <= int(c) <= 255 for c in background):
         return tuple(int(c) for c in background)
-    raise ValueError(f"background must be a uint8 HxWx3 picture, an (r, g, b) tuple or '#rrggbb', "
-                     f"got {background!r:.60}")
+    raise ValueError(
+        f"background must be a uint8 HxWx3 picture, an (r, g, b) tuple or '#rrggbb', got {background!r:.60}"
+    )
 
 
 def _describe(x: Any) -> str:

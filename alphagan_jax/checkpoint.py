@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,10 @@ class RunCheckpoints:
         self.best = _manager(
             workdir / BEST,
             ocp.CheckpointManagerOptions(
-                max_to_keep=1, best_fn=lambda m: m["sad"], best_mode="min", create=True,
+                max_to_keep=1,
+                best_fn=lambda m: m["sad"],
+                best_mode="min",
+                create=True,
                 enable_async_checkpointing=True,
             ),
         )
@@ -121,8 +124,7 @@ class RunCheckpoints:
         step = int(jax.device_get(state.step))
         _one_manager_saving(self.latest)
         with self._saving(step, self.best):
-            self.best.save(step, args=self._args(state, config, step, sad), metrics={"sad": float(sad)},
-                           force=True)
+            self.best.save(step, args=self._args(state, config, step, sad), metrics={"sad": float(sad)}, force=True)
         self.best_sad = float(sad)
         return True
 
@@ -175,8 +177,10 @@ class RunCheckpoints:
             sad = f" (validation SAD {self.best_sad:.4g})" if self.best_sad is not None else ""
             line += f", best {Path(self.best.directory) / str(best)}{sad}"
         flag = " --best" if best is not None else ""
-        return (f"{line}; predict with: python -m alphagan_jax.predict --workdir {workdir}{flag} "
-                "--image photo.jpg --trimap trimap.png --out out/")
+        return (
+            f"{line}; predict with: python -m alphagan_jax.predict --workdir {workdir}{flag} "
+            "--image photo.jpg --trimap trimap.png --out out/"
+        )
 
     def restore(self, template: GanState, step: int | None = None) -> GanState:
         """The full training state at `step` (default: latest), placed like `template`: a state, or its
@@ -204,11 +208,15 @@ class RunCheckpoints:
         step_arr = jax.device_put(done, template.step.sharding)
         g = template.g.replace(
             step=jax.device_put(done, template.g.step.sharding),
-            params=out.g_vars["params"], batch_stats=out.g_vars["batch_stats"], opt_state=out.g_opt,
+            params=out.g_vars["params"],
+            batch_stats=out.g_vars["batch_stats"],
+            opt_state=out.g_opt,
         )
         d = template.d.replace(
             step=jax.device_put(done, template.d.step.sharding),
-            params=out.d["params"], batch_stats=out.d["batch_stats"], opt_state=out.d["opt_state"],
+            params=out.d["params"],
+            batch_stats=out.d["batch_stats"],
+            opt_state=out.d["opt_state"],
         )
         ema = None
         if template.ema is not None:
@@ -309,10 +317,14 @@ def restore_generator(
             )
         except Exception as e:  # noqa: BLE001 - truncated or missing files: name the step, and the others
             others = sorted(s for s in steps if s != step)
-            hint = (f"other steps there: {', '.join(map(str, others))} (pick one with --step)" if others
-                    else "it holds no other step")
-            raise UnreadableCheckpointError(f"checkpoint {directory / str(step)} cannot be read: {one_line(e)}; "
-                                            f"{hint}") from e
+            hint = (
+                f"other steps there: {', '.join(map(str, others))} (pick one with --step)"
+                if others
+                else "it holds no other step"
+            )
+            raise UnreadableCheckpointError(
+                f"checkpoint {directory / str(step)} cannot be read: {one_line(e)}; {hint}"
+            ) from e
     config = ml_collections.ConfigDict(out.meta["config"])
     return config, out[item], int(step)
 

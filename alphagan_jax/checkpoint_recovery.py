@@ -77,9 +77,7 @@ def set_aside(step_dir: Path) -> Path:
     return dest
 
 
-def restore_newest(
-    manager: Any, restore: Callable[[int], T], name: str = "checkpoint"
-) -> tuple[T, int]:
+def restore_newest(manager: Any, restore: Callable[[int], T], name: str = "checkpoint") -> tuple[T, int]:
     """`restore(step)` for the newest step of Orbax `manager` that restores on every process.
 
     Steps newer than that one are moved aside (process 0 moves; every process then reloads the manager's list)
@@ -106,8 +104,14 @@ def restore_newest(
     for bad, reason in failures:
         if jax.process_index() == 0:
             dest = set_aside(directory / str(bad))
-            _log.warning("%s %s cannot be restored (%s): moved it to %s; resuming from step %d", name,
-                         directory / str(bad), reason, dest, step)
+            _log.warning(
+                "%s %s cannot be restored (%s): moved it to %s; resuming from step %d",
+                name,
+                directory / str(bad),
+                reason,
+                dest,
+                step,
+            )
     if failures:
         barrier(f"alphagan:set-aside:{directory}")
         manager.reload()

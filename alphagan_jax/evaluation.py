@@ -92,9 +92,7 @@ class ResultWriter:
         existing = [self.out_dir / f for f in ("metrics.csv", "summary.json") if (self.out_dir / f).exists()]
         if existing and not overwrite:
             # Earlier results are never replaced silently.
-            raise FileExistsError(
-                f"{existing[0]} already exists: choose another output folder or pass --overwrite"
-            )
+            raise FileExistsError(f"{existing[0]} already exists: choose another output folder or pass --overwrite")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
         self._file = open(self.out_dir / "metrics.csv", "w", newline="")
@@ -199,8 +197,9 @@ def list_eval_items(source: str, path: str | Path, *, num: int | None = None) ->
         raise ValueError(f"unknown file source {source!r}; choose from {sorted(LAYOUTS)} or 'synthetic'")
     folders = eval_folders(source, path)
     if folders.alpha is None:
-        _log.warning("no alpha folder (%s) in %s: predicting without scoring", "|".join(LAYOUTS[source][2]),
-                     folders.root)
+        _log.warning(
+            "no alpha folder (%s) in %s: predicting without scoring", "|".join(LAYOUTS[source][2]), folders.root
+        )
     # Sorted by stem, one item per stem (the later file by name wins), unlike eval_samples' file-name
     # order: the two differ only for stems such as 'a' and 'a-b' or 'a.png' beside 'a.jpg'.
     by_stem = {f.name: f for f in pair_files(source, folders)}
@@ -211,8 +210,10 @@ def synthetic_items(num: int = 8, size: int = 320, seed: int = 0, backgrounds: s
     """The built-in synthetic test set as in-memory items (no files needed; `backgrounds`: photo folder)."""
     from alphagan_jax.data import eval_samples
 
-    return [EvalItem(s["name"], None, None, sample=s)
-            for s in eval_samples("synthetic", backgrounds, num=num, size=size, seed=seed)]
+    return [
+        EvalItem(s["name"], None, None, sample=s)
+        for s in eval_samples("synthetic", backgrounds, num=num, size=size, seed=seed)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -327,8 +328,11 @@ def _score_files(
         pred = io.read_alpha_u8(pred_path)
         alpha = io.read_alpha_u8(alpha_path)
         trimap = io.read_trimap(trimap_path, unknown_value=unknown_value)
-        check_sizes(name, {Path(pred_path): pred.shape, Path(alpha_path): alpha.shape,
-                           Path(trimap_path): trimap.shape}, ValueError)
+        check_sizes(
+            name,
+            {Path(pred_path): pred.shape, Path(alpha_path): alpha.shape, Path(trimap_path): trimap.shape},
+            ValueError,
+        )
         row = metric_row(name, metrics.compute_metrics(pred, alpha, trimap), *pred.shape)
     except Exception as e:  # noqa: BLE001 - reported as this image's row
         row = error_row(name, f"{type(e).__name__}: {e}")
@@ -380,13 +384,13 @@ def score_dirs(
             jobs.append((stem, (str(preds[stem]), str(alpha_path), str(trimaps[stem]))))
     extra = sorted(set(preds) - set(alphas))
     if extra:
-        _log.warning("%d predictions in %s have no ground truth (ignored): %s", len(extra), pred_dir,
-                     ", ".join(extra[:10]))
+        _log.warning(
+            "%d predictions in %s have no ground truth (ignored): %s", len(extra), pred_dir, ", ".join(extra[:10])
+        )
     pool = metrics.maybe_pool(workers, len(jobs))
     try:
         futures = [
-            (stem, pool.submit(_score_files, stem, *job, unknown_value) if pool and isinstance(job, tuple)
-             else job)
+            (stem, pool.submit(_score_files, stem, *job, unknown_value) if pool and isinstance(job, tuple) else job)
             for stem, job in jobs
         ]
         for stem, job in futures:

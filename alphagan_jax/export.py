@@ -50,8 +50,9 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m alphagan_jax.export", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m alphagan_jax.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="training workdir holding the checkpoints")
     source.add_argument("--model", help="a model folder (to re-export it as ONNX or StableHLO)")
@@ -60,8 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", default="folder", help=f"comma-separated, of {', '.join(FORMATS)} (default folder)")
-    p.add_argument("--onnx-sizes", default="512x512",
-                   help="HxW[,HxW...]: one ONNX file per input size, multiples of 32 (default 512x512)")
+    p.add_argument(
+        "--onnx-sizes",
+        default="512x512",
+        help="HxW[,HxW...]: one ONNX file per input size, multiples of 32 (default 512x512)",
+    )
     p.add_argument("--platforms", default="cpu,cuda", help="StableHLO lowering platforms (default cpu,cuda)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
@@ -95,8 +99,7 @@ def load_source(args: argparse.Namespace) -> Any:
         raise FileNotFoundError(f"training workdir not found: {workdir}")
     config, variables, step = restore_generator(workdir, step=args.step, best=args.best)
     selection = "best (lowest validation SAD)" if args.best else f"step {step}" if args.step else "latest"
-    info = describe_run(workdir, config, step, selection=selection,
-                        average=has_average(workdir, step, best=args.best))
+    info = describe_run(workdir, config, step, selection=selection, average=has_average(workdir, step, best=args.best))
     return Model(config.model, variables, info)
 
 
@@ -129,8 +132,10 @@ def write_folder(model: Any, out: Path) -> None:
     try:
         from alphagan_jax.hub import HubModel
     except ImportError:
-        _log.warning("huggingface_hub is not installed: writing the model folder without its model card "
-                     "(pip install 'alphagan-jax[hub]' for README.md and push_to_hub)")
+        _log.warning(
+            "huggingface_hub is not installed: writing the model folder without its model card "
+            "(pip install 'alphagan-jax[hub]' for README.md and push_to_hub)"
+        )
         model.save(out)
         return
     hub_model = HubModel.from_model(model)
@@ -174,8 +179,10 @@ def run(args: argparse.Namespace) -> int:
 
         platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
         path = export_stablehlo(model.model_config, model.variables, out, platforms=platforms)
-        print(f"{path} ({', '.join(platforms)}): max |stablehlo - jax| {_stablehlo_check(path, reference):.2g} "
-              "on a random 64x96 input")
+        print(
+            f"{path} ({', '.join(platforms)}): max |stablehlo - jax| {_stablehlo_check(path, reference):.2g} "
+            "on a random 64x96 input"
+        )
     return EXIT_OK
 
 

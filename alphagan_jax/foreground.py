@@ -66,9 +66,7 @@ def estimate_foreground_ml(
     img = _to_unit(image)
     a_full = _to_unit(alpha)
     if img.ndim != 3 or img.shape[:2] != a_full.shape:
-        raise ValueError(
-            f"image must be HxWx3 and alpha HxW of the same size, got {img.shape}, {a_full.shape}"
-        )
+        raise ValueError(f"image must be HxWx3 and alpha HxW of the same size, got {img.shape}, {a_full.shape}")
     h0, w0 = a_full.shape
     n_levels = max(1, math.ceil(math.log2(max(h0, w0))))
     # Start from the mean colour: any start works, the coarse levels get many sweeps.

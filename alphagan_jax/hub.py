@@ -77,9 +77,16 @@ class HubModel(
     ) -> HubModel:
         folder = Path(model_id)
         if not folder.is_dir():
-            folder = Path(snapshot_download(repo_id=model_id, revision=revision, cache_dir=cache_dir,
-                                            force_download=force_download, local_files_only=local_files_only,
-                                            token=token))
+            folder = Path(
+                snapshot_download(
+                    repo_id=model_id,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    local_files_only=local_files_only,
+                    token=token,
+                )
+            )
         model_config, variables, info = read_model_folder(folder)
         return cls(model_config, variables, info, **model_kwargs)
 
@@ -88,23 +95,41 @@ class HubModel(
         val = info.get("validation") or {}
         name = info.get("name", "alphagan")
         results = [
-            EvalResult(task_type="image-matting", task_name="Image matting", dataset_type=val.get("source", "?"),
-                       dataset_name=val.get("name", val.get("source", "?")), dataset_split="validation",
-                       metric_type=metric, metric_name=metric.upper(), metric_value=round(float(val[metric]), 6))
-            for metric in ("sad", "mse") if val.get(metric) is not None
+            EvalResult(
+                task_type="image-matting",
+                task_name="Image matting",
+                dataset_type=val.get("source", "?"),
+                dataset_name=val.get("name", val.get("source", "?")),
+                dataset_split="validation",
+                metric_type=metric,
+                metric_name=metric.upper(),
+                metric_value=round(float(val[metric]), 6),
+            )
+            for metric in ("sad", "mse")
+            if val.get(metric) is not None
         ]
         card_data = ModelCardData(
-            library_name="alphagan-jax", tags=["image-matting", "alphagan", "jax", "flax"],
-            pipeline_tag="image-segmentation", license="other", model_name=name,
+            library_name="alphagan-jax",
+            tags=["image-matting", "alphagan", "jax", "flax"],
+            pipeline_tag="image-segmentation",
+            license="other",
+            model_name=name,
             eval_results=results or None,
         )
         return ModelCard.from_template(
-            card_data, template_str=CARD_TEMPLATE, model_name=name,
-            repo_id=kwargs.pop("repo_id", f"USER/{name}"), step=info.get("step"),
-            val_data=val.get("name", "-"), val_sad=_fmt(val.get("sad")), val_mse=_fmt(val.get("mse")),
+            card_data,
+            template_str=CARD_TEMPLATE,
+            model_name=name,
+            repo_id=kwargs.pop("repo_id", f"USER/{name}"),
+            step=info.get("step"),
+            val_data=val.get("name", "-"),
+            val_sad=_fmt(val.get("sad")),
+            val_mse=_fmt(val.get("mse")),
             train_data=info.get("training_data", {}).get("summary", "-"),
             data_licence=info.get("training_data", {}).get("licence", "-"),
-            network=info.get("network", "-"), sha256=info.get("sha256", "-"), version=info.get("alphagan_jax"),
+            network=info.get("network", "-"),
+            sha256=info.get("sha256", "-"),
+            version=info.get("alphagan_jax"),
             **kwargs,
         )
 

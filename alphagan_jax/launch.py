@@ -90,8 +90,9 @@ def all_processes_agree(name: str, ok: bool, timeout_s: int = 600) -> bool:
         return ok
     client = _client()
     client.key_value_set(f"{name}/{jax.process_index()}", "1" if ok else "0")
-    return all(client.blocking_key_value_get(f"{name}/{i}", timeout_s * 1000) == "1"
-               for i in range(jax.process_count()))
+    return all(
+        client.blocking_key_value_get(f"{name}/{i}", timeout_s * 1000) == "1" for i in range(jax.process_count())
+    )
 
 
 def free_port() -> int:
@@ -101,16 +102,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def process_env(process_id: int, num_processes: int, port: int, devices_per_process: int | None = None,
-                base: dict[str, str] | None = None) -> dict[str, str]:
+def process_env(
+    process_id: int,
+    num_processes: int,
+    port: int,
+    devices_per_process: int | None = None,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
     """The environment of process `process_id` of a local run coordinated on 127.0.0.1:`port`."""
     env = dict(os.environ if base is None else base)
-    env.update({
-        "ALPHAGAN_DISTRIBUTED": "1",
-        "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
-        NUM_PROCESSES: str(num_processes),
-        PROCESS_ID: str(process_id),
-    })
+    env.update(
+        {
+            "ALPHAGAN_DISTRIBUTED": "1",
+            "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
+            NUM_PROCESSES: str(num_processes),
+            PROCESS_ID: str(process_id),
+        }
+    )
     if devices_per_process:
         flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
         env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={devices_per_process}"])
@@ -126,8 +134,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def start(command: Sequence[str], env: dict[str, str], log: Path | None = None, cwd: str | Path | None = None,
-          die_with_parent: bool = False) -> subprocess.Popen:
+def start(
+    command: Sequence[str],
+    env: dict[str, str],
+    log: Path | None = None,
+    cwd: str | Path | None = None,
+    die_with_parent: bool = False,
+) -> subprocess.Popen:
     """Start `python <command>` as one process of the run. Its own session: a Ctrl-C in the terminal reaches
     only the launcher, which passes on exactly one SIGTERM (a second signal would make train.py stop
     without saving). Output goes to `log` if given, else to this process's stdout/stderr.
@@ -138,8 +151,13 @@ def start(command: Sequence[str], env: dict[str, str], log: Path | None = None, 
     out = open(log, "w", encoding="utf-8") if log is not None else None  # noqa: SIM115 - the child owns it
     try:
         return subprocess.Popen(
-            [sys.executable, *command], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
-            start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None,
+            [sys.executable, *command],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
     finally:
         if out is not None:
@@ -162,10 +180,16 @@ def stop_all(procs: Sequence[subprocess.Popen], grace: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def processes(command: Sequence[str], num_processes: int, devices_per_process: int | None = None,
-              log_dir: str | Path | None = None, stream_first: bool = True,
-              env: dict[str, str] | None = None, cwd: str | Path | None = None,
-              die_with_parent: bool = False) -> Iterator[list[subprocess.Popen]]:
+def processes(
+    command: Sequence[str],
+    num_processes: int,
+    devices_per_process: int | None = None,
+    log_dir: str | Path | None = None,
+    stream_first: bool = True,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    die_with_parent: bool = False,
+) -> Iterator[list[subprocess.Popen]]:
     """Start the N processes of a local run; on leaving the block (an error included) none is left running.
 
     Process 0 writes to this process's stdout/stderr when `stream_first`; the others (and process 0
@@ -192,8 +216,7 @@ def log_tail(path: Path, chars: int = 3000) -> str:
         return f"(no log: {e})"
 
 
-def supervise(procs: Sequence[subprocess.Popen], log_dir: Path, timeout: float | None = None,
-              poll: float = 0.2) -> int:
+def supervise(procs: Sequence[subprocess.Popen], log_dir: Path, timeout: float | None = None, poll: float = 0.2) -> int:
     """Wait for every process. The first one to fail (or the time-out) stops the rest; returns the exit
     status: 0 when all succeeded, else the failed process's (124 on the time-out)."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -216,8 +239,10 @@ def supervise(procs: Sequence[subprocess.Popen], log_dir: Path, timeout: float |
                 i = failed[0]
                 print(f"launch: process {i} exited with status {codes[i]}; stopping the others", file=sys.stderr)
                 if i:
-                    print(f"launch: the end of {log_dir}/process_{i}.log:\n{log_tail(log_dir / f'process_{i}.log')}",
-                          file=sys.stderr)
+                    print(
+                        f"launch: the end of {log_dir}/process_{i}.log:\n{log_tail(log_dir / f'process_{i}.log')}",
+                        file=sys.stderr,
+                    )
                 stop_all(procs)
                 return codes[i]
             if all(c == 0 for c in codes):
@@ -234,15 +259,22 @@ def supervise(procs: Sequence[subprocess.Popen], log_dir: Path, timeout: float |
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="python -m alphagan_jax.launch --num-processes N [options] -- SCRIPT.py [ARGS ...]",
     )
     p.add_argument("--num-processes", type=int, required=True, help="processes to start (hosts to imitate)")
-    p.add_argument("--devices-per-process", type=int, default=None,
-                   help="CPU devices per process (XLA's forced host device count; implies JAX_PLATFORMS=cpu "
-                        "unless set)")
-    p.add_argument("--log-dir", default=None, help="where processes 1..N-1 write their output "
-                                                   "(default: a new temporary folder, printed)")
+    p.add_argument(
+        "--devices-per-process",
+        type=int,
+        default=None,
+        help="CPU devices per process (XLA's forced host device count; implies JAX_PLATFORMS=cpu unless set)",
+    )
+    p.add_argument(
+        "--log-dir",
+        default=None,
+        help="where processes 1..N-1 write their output (default: a new temporary folder, printed)",
+    )
     p.add_argument("--timeout", type=float, default=None, help="stop every process after this many seconds")
     p.add_argument("command", nargs=argparse.REMAINDER, help="after --: the script and its arguments")
     args = p.parse_args(argv)
@@ -258,8 +290,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="alphagan-launch-"))
-    print(f"launch: {args.num_processes} processes, coordinator on 127.0.0.1; output of processes 1.. in {log_dir}",
-          file=sys.stderr)
+    print(
+        f"launch: {args.num_processes} processes, coordinator on 127.0.0.1; output of processes 1.. in {log_dir}",
+        file=sys.stderr,
+    )
     with processes(args.command, args.num_processes, args.devices_per_process, log_dir, die_with_parent=True) as procs:
         return supervise(procs, log_dir, args.timeout)
 

@@ -27,9 +27,7 @@ def _masked_charbonnier(diff: jnp.ndarray, mask: jnp.ndarray, eps: float) -> jnp
     return total / jnp.maximum(jnp.sum(mask), 1.0)
 
 
-def alpha_loss(
-    alpha_pred: jnp.ndarray, alpha_gt: jnp.ndarray, trimap: jnp.ndarray, eps: float = EPS
-) -> jnp.ndarray:
+def alpha_loss(alpha_pred: jnp.ndarray, alpha_gt: jnp.ndarray, trimap: jnp.ndarray, eps: float = EPS) -> jnp.ndarray:
     """Mean over unknown pixels of sqrt((a_p - a_g)^2 + eps^2)."""
     diff = alpha_pred.astype(jnp.float32) - alpha_gt.astype(jnp.float32)
     return _masked_charbonnier(diff, unknown_mask(trimap), eps)
@@ -97,9 +95,7 @@ def laplacian_pyramid(x: jnp.ndarray, levels: int) -> list[jnp.ndarray]:
     return bands
 
 
-def laplacian_loss(
-    alpha_pred: jnp.ndarray, alpha_gt: jnp.ndarray, trimap: jnp.ndarray, levels: int = 5
-) -> jnp.ndarray:
+def laplacian_loss(alpha_pred: jnp.ndarray, alpha_gt: jnp.ndarray, trimap: jnp.ndarray, levels: int = 5) -> jnp.ndarray:
     """Multi-scale L1 between the Laplacian pyramids of the predicted and true alpha (Hou & Liu 2019;
     MGMatting's weighting 2^level).
 

@@ -27,8 +27,7 @@ UNKNOWN = 128
 def _check(pred: np.ndarray, target: np.ndarray, trimap: np.ndarray) -> None:
     if pred.shape != target.shape or pred.shape != trimap.shape or pred.ndim != 2:
         raise ValueError(
-            f"pred, target and trimap must be HxW arrays of one shape, got {pred.shape}, {target.shape}, "
-            f"{trimap.shape}"
+            f"pred, target and trimap must be HxW arrays of one shape, got {pred.shape}, {target.shape}, {trimap.shape}"
         )
 
 
@@ -229,9 +228,7 @@ def make_pool(workers: int | None = None) -> Executor:
     import only this module (NumPy and OpenCV), so they start quickly.
     """
     ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=workers or default_workers(), mp_context=ctx, initializer=_worker_init
-    )
+    return ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=ctx, initializer=_worker_init)
 
 
 def maybe_pool(workers: int | None, jobs: int = 2) -> Executor | None:

@@ -52,8 +52,7 @@ def write_model_folder(
     model_config = {k: v for k, v in model_config.items() if k != "pretrained"}
     host = _to_numpy(variables)
     blob = serialization.msgpack_serialize(host)
-    info = {**info, "format_version": FORMAT_VERSION, "weights": WEIGHTS,
-            "sha256": hashlib.sha256(blob).hexdigest()}
+    info = {**info, "format_version": FORMAT_VERSION, "weights": WEIGHTS, "sha256": hashlib.sha256(blob).hexdigest()}
     _write_atomic(directory / WEIGHTS, blob)
     _write_atomic(directory / CONFIG, json.dumps({"model": model_config}, indent=2, sort_keys=True).encode())
     _write_atomic(directory / INFO, json.dumps(info, indent=2).encode())
@@ -72,8 +71,10 @@ def read_model_folder(directory: str | Path) -> tuple[ml_collections.ConfigDict,
     directory = Path(directory)
     info = _read_json(directory / INFO, directory)
     if info.get("format_version") != FORMAT_VERSION:
-        raise ModelFolderError(f"{directory / INFO}: format_version {info.get('format_version')!r} is not "
-                               f"{FORMAT_VERSION}, the one this alphagan-jax reads")
+        raise ModelFolderError(
+            f"{directory / INFO}: format_version {info.get('format_version')!r} is not "
+            f"{FORMAT_VERSION}, the one this alphagan-jax reads"
+        )
     config = _read_json(directory / CONFIG, directory)
     if "model" not in config:
         raise ModelFolderError(f"{directory / CONFIG}: no 'model' key")
@@ -84,8 +85,10 @@ def read_model_folder(directory: str | Path) -> tuple[ml_collections.ConfigDict,
         raise ModelFolderError(f"{weights}: cannot read the weights ({e.strerror or e})") from e
     digest = hashlib.sha256(blob).hexdigest()
     if digest != info.get("sha256"):
-        raise ModelFolderError(f"{weights}: sha256 {digest} differs from {info.get('sha256')} in {directory / INFO} "
-                               "(a corrupt or replaced file); download or export the model again")
+        raise ModelFolderError(
+            f"{weights}: sha256 {digest} differs from {info.get('sha256')} in {directory / INFO} "
+            "(a corrupt or replaced file); download or export the model again"
+        )
     try:
         variables = serialization.msgpack_restore(blob)
     except Exception as e:  # msgpack raises its own error types

@@ -95,8 +95,9 @@ def matte_outputs(
 
 def _check_sizes(image: np.ndarray, trimap: np.ndarray) -> None:
     if image.shape[:2] != trimap.shape:
-        raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} but trimap is "
-                         f"{trimap.shape[1]}x{trimap.shape[0]}")
+        raise ValueError(
+            f"image is {image.shape[1]}x{image.shape[0]} but trimap is {trimap.shape[1]}x{trimap.shape[0]}"
+        )
 
 
 def output_paths(out_dir: str | Path, name: str, kinds: list[str]) -> dict[str, Path]:
@@ -119,7 +120,8 @@ def write_outputs(paths: dict[str, Path], arrays: dict[str, np.ndarray]) -> None
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m alphagan_jax.predict", description=__doc__,
+        prog="python -m alphagan_jax.predict",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -136,23 +138,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     guide.add_argument("--mask", help="rough binary or soft mask of --image (white = subject)")
     guide.add_argument("--trimap-dir", help="trimaps of --image-dir, named like the photos")
     guide.add_argument("--mask-dir", help="masks of --image-dir, named like the photos")
-    p.add_argument("--band", type=int, default=10,
-                   help="with a mask: unknown pixels on each side of its boundary (default 10)")
-    p.add_argument("--mask-thresholds", default="0.1,0.9",
-                   help="with a mask: LOW,HIGH; values <= LOW are background, >= HIGH foreground, "
-                        "between unknown (default 0.1,0.9)")
+    p.add_argument(
+        "--band", type=int, default=10, help="with a mask: unknown pixels on each side of its boundary (default 10)"
+    )
+    p.add_argument(
+        "--mask-thresholds",
+        default="0.1,0.9",
+        help="with a mask: LOW,HIGH; values <= LOW are background, >= HIGH foreground, "
+        "between unknown (default 0.1,0.9)",
+    )
     p.add_argument("--background", help="also write composite.png over this image file or colour '#rrggbb'")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--unknown-value", type=int, default=None,
-                   help="the trimaps' unknown value if not 128 (default: auto-detect, with a warning)")
+    p.add_argument(
+        "--unknown-value",
+        type=int,
+        default=None,
+        help="the trimaps' unknown value if not 128 (default: auto-detect, with a warning)",
+    )
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped prediction")
     p.add_argument("--bf16", action="store_true", help="bfloat16 compute")
-    p.add_argument("--refine", action=argparse.BooleanOptionalAction, default=REFINE_BY_DEFAULT,
-                   help="refine the network's matte in closed-form matting's system (needs pymatting; "
-                        f"default: {'on' if REFINE_BY_DEFAULT else 'off'}; --no-refine for the network alone)")
-    p.add_argument("--bucket", type=int, default=None,
-                   help="pad sides to a multiple of this (of 32); photos of sizes within one bucket share a "
-                        "compile (default: 32 for one photo, 64 for a folder)")
+    p.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=REFINE_BY_DEFAULT,
+        help="refine the network's matte in closed-form matting's system (needs pymatting; "
+        f"default: {'on' if REFINE_BY_DEFAULT else 'off'}; --no-refine for the network alone)",
+    )
+    p.add_argument(
+        "--bucket",
+        type=int,
+        default=None,
+        help="pad sides to a multiple of this (of 32); photos of sizes within one bucket share a "
+        "compile (default: 32 for one photo, 64 for a folder)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs in --out")
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     args = p.parse_args(argv)
@@ -222,14 +240,20 @@ def run(args: argparse.Namespace) -> int:
         else:
             todo.append((job, paths))
     if kept:
-        _log.warning("kept the outputs of %d photos already in %s (pass --overwrite to redo them): %s%s",
-                     len(kept), args.out, ", ".join(kept[:10]), " ..." if len(kept) > 10 else "")
+        _log.warning(
+            "kept the outputs of %d photos already in %s (pass --overwrite to redo them): %s%s",
+            len(kept),
+            args.out,
+            ", ".join(kept[:10]),
+            " ..." if len(kept) > 10 else "",
+        )
     predictor, step, failed, written = None, None, [], 0
     with logging_redirect_tqdm(), tqdm(todo, desc="predict", unit="photo", disable=None) as bar:
         for job, paths in bar:
             try:
-                image, trimap = load_job(job, unknown_value=args.unknown_value, band=args.band,
-                                         thresholds=args.thresholds)
+                image, trimap = load_job(
+                    job, unknown_value=args.unknown_value, band=args.band, thresholds=args.thresholds
+                )
                 if predictor is None:  # after the first photo is read: a bad single photo fails fast
                     predictor, step = _load_predictor(args)
                 arrays = matte_outputs(predictor, image, trimap, background)
@@ -258,8 +282,9 @@ def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
         if args.model:
             predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
         else:
-            predictor, _, step = predictor_from_checkpoint(args.workdir, step=args.step, best=args.best,
-                                                           bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+            predictor, _, step = predictor_from_checkpoint(
+                args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
+            )
     except (OSError, ValueError) as e:
         raise _ModelError(str(e)) from e
     if args.refine:
@@ -272,22 +297,26 @@ def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
     return predictor, step
 
 
-def _summary(args: argparse.Namespace, step: int | None, written: int, kept: list, failed: list,
-             predictor: Any, seconds: float) -> None:
+def _summary(
+    args: argparse.Namespace, step: int | None, written: int, kept: list, failed: list, predictor: Any, seconds: float
+) -> None:
     parts = [f"wrote {written} photo{'s' if written != 1 else ''} to {args.out}"]
     if step is not None:
         parts[0] = f"step {step}: " + parts[0]
     if kept:
         parts.append(f"kept {len(kept)} done earlier")
     if failed:
-        parts.append(f"{len(failed)} failed: {', '.join(str(f) for f in failed[:10])}"
-                     f"{' ...' if len(failed) > 10 else ''}")
+        parts.append(
+            f"{len(failed)} failed: {', '.join(str(f) for f in failed[:10])}{' ...' if len(failed) > 10 else ''}"
+        )
     if predictor is not None and written:
         # Compiles are a per-shape start-up cost; the rest is what each further photo of a known shape costs.
         rest = (seconds - predictor.compile_seconds) / written
         n = predictor.num_compiles
-        parts.append(f"{seconds:.1f} s with {n} compile{'s' if n != 1 else ''} ({predictor.compile_seconds:.1f} s), "
-                     f"{rest:.2f} s/photo besides compiling")
+        parts.append(
+            f"{seconds:.1f} s with {n} compile{'s' if n != 1 else ''} ({predictor.compile_seconds:.1f} s), "
+            f"{rest:.2f} s/photo besides compiling"
+        )
     print("; ".join(parts))
 
 

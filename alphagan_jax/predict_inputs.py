@@ -56,8 +56,15 @@ def pair_folder(image_dir: str | Path, guide_dir: str | Path, kind: str) -> list
         jobs.append(job)
     unused = sorted(set(guides) - set(seen))
     if unused:
-        _log.warning("%d %ss in %s have no image in %s (ignored): %s%s", len(unused), kind, guide_dir, image_dir,
-                     ", ".join(unused[:10]), " ..." if len(unused) > 10 else "")
+        _log.warning(
+            "%d %ss in %s have no image in %s (ignored): %s%s",
+            len(unused),
+            kind,
+            guide_dir,
+            image_dir,
+            ", ".join(unused[:10]),
+            " ..." if len(unused) > 10 else "",
+        )
     return jobs
 
 
@@ -84,6 +91,9 @@ def load_job(
         trimap = mask_file_to_trimap(job.mask, band, thresholds)
     check_sizes(job.name or job.image.stem, {job.image: image.shape[:2], job.guide: trimap.shape})
     if not (trimap == 128).any():
-        _log.warning("%s %s has no unknown pixel: the matte is the trimap itself",
-                     "trimap" if job.trimap is not None else "the trimap made from mask", job.guide)
+        _log.warning(
+            "%s %s has no unknown pixel: the matte is the trimap itself",
+            "trimap" if job.trimap is not None else "the trimap made from mask",
+            job.guide,
+        )
     return image, trimap

@@ -15,11 +15,15 @@ import ml_collections
 _LICENCES = {
     "synthetic": "procedural images made by alphagan-jax itself: no third-party data",
     "adobe_dim": "the Adobe Deep Image Matting dataset is licensed by Adobe for non-commercial research only; "
-                 "the backgrounds (MS-COCO or PASCAL VOC) come with their images' own Flickr terms",
+    "the backgrounds (MS-COCO or PASCAL VOC) come with their images' own Flickr terms",
     "folder": "user-supplied images: the licences of the folders named here apply",
 }
-_VAL_NAMES = {"alphamatting": "alphamatting.com", "composition1k": "Composition-1k", "synthetic": "synthetic",
-              "folder": "folder"}
+_VAL_NAMES = {
+    "alphamatting": "alphamatting.com",
+    "composition1k": "Composition-1k",
+    "synthetic": "synthetic",
+    "folder": "folder",
+}
 
 
 def describe_run(
@@ -45,11 +49,14 @@ def describe_run(
             "input_multiple": 32,
             "bucket": 64,
             "train_crop": int(d.crop_size),
-            "validation": "full resolution" if d.get("val_source") in ("alphamatting", "composition1k", "folder")
+            "validation": "full resolution"
+            if d.get("val_source") in ("alphamatting", "composition1k", "folder")
             else f"{int(d.val_size)}x{int(d.val_size)}",
         },
-        "network": (f"ResNet stages {tuple(m.stage_sizes)} width {m.width}, output stride {m.output_stride}, "
-                    f"ASPP {m.aspp_channels} rates {tuple(m.aspp_rates)}, decoder base {m.decoder_base}"),
+        "network": (
+            f"ResNet stages {tuple(m.stage_sizes)} width {m.width}, output stride {m.output_stride}, "
+            f"ASPP {m.aspp_channels} rates {tuple(m.aspp_rates)}, decoder base {m.decoder_base}"
+        ),
         "alphagan_jax": __version__,
     }
 
@@ -65,8 +72,13 @@ def _training_data(d: ml_collections.ConfigDict) -> dict[str, Any]:
     else:
         names = [_name(d.path)]
         summary = f"folder {names[0]}" + (f" with backgrounds {', '.join(bgs)}" if bgs else "")
-    return {"source": source, "foregrounds": names, "backgrounds": bgs, "summary": summary,
-            "licence": _LICENCES.get(source, _LICENCES["folder"])}
+    return {
+        "source": source,
+        "foregrounds": names,
+        "backgrounds": bgs,
+        "summary": summary,
+        "licence": _LICENCES.get(source, _LICENCES["folder"]),
+    }
 
 
 def _validation(workdir: str | Path, d: ml_collections.ConfigDict, step: int) -> dict[str, Any]:

@@ -71,11 +71,11 @@ def check_inputs(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray) -> No
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be HxWx3 uint8, got {image.shape} {image.dtype}")
     if trimap.shape != image.shape[:2] or trimap.dtype != np.uint8:
-        raise ValueError(f"trimap must be HxW uint8 of the image's size {image.shape[:2]}, got "
-                         f"{trimap.shape} {trimap.dtype}")
+        raise ValueError(
+            f"trimap must be HxW uint8 of the image's size {image.shape[:2]}, got {trimap.shape} {trimap.dtype}"
+        )
     if alpha.shape != trimap.shape or not np.issubdtype(alpha.dtype, np.floating):
-        raise ValueError(f"alpha must be HxW float of the image's size {trimap.shape}, got {alpha.shape} "
-                         f"{alpha.dtype}")
+        raise ValueError(f"alpha must be HxW float of the image's size {trimap.shape}, got {alpha.shape} {alpha.dtype}")
 
 
 class Refiner:
@@ -92,16 +92,16 @@ class Refiner:
         known = (trimap == 0) | (trimap == 255)
         self.unknown = ~known.ravel()
         is_fg = (trimap == 255).ravel().astype(np.float64)
-        laplacian = pm.cf_laplacian(image.astype(np.float64) / 255.0, epsilon=LAPLACIAN_EPSILON,
-                                    is_known=known)
+        laplacian = pm.cf_laplacian(image.astype(np.float64) / 255.0, epsilon=LAPLACIAN_EPSILON, is_known=known)
         rows = laplacian[self.unknown, :]
         self.l_uu = rows[:, self.unknown].tocsr()
         # -L_UK a_K: the known pixels' pull on the unknown ones (a_K is 1 on foreground, 0 on background).
         self.rhs_known = -(rows[:, ~self.unknown] @ is_fg[~self.unknown])
         self.fixed = is_fg
 
-    def __call__(self, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS, rtol: float = 1e-7,
-                 maxiter: int = 10000) -> np.ndarray:
+    def __call__(
+        self, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS, rtol: float = 1e-7, maxiter: int = 10000
+    ) -> np.ndarray:
         """float32 HxW refined alpha in [0, 1], known pixels exactly 0 or 1."""
         if alpha.shape != self.shape:
             raise ValueError(f"alpha must be {self.shape}, got {alpha.shape}")
@@ -114,14 +114,14 @@ class Refiner:
         prior = np.clip(np.asarray(alpha, np.float64).ravel()[self.unknown], 0.0, 1.0)
         gc = params.weight * confidence(prior, params)
         system = (self.l_uu + scipy.sparse.diags(gc)).tocsr()
-        x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter,
-                  M=pm.ichol(system))
+        x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter, M=pm.ichol(system))
         out[self.unknown] = np.clip(x, 0.0, 1.0)
         return out.reshape(self.shape).astype(np.float32)
 
 
-def refine_alpha(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray,
-                 params: RefineParams = DEFAULT_PARAMS) -> np.ndarray:
+def refine_alpha(
+    image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS
+) -> np.ndarray:
     """The network's `alpha` (float HxW in [0, 1]) refined in closed-form matting's system.
 
     Args:

@@ -30,7 +30,7 @@ _SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 def _at_centres(x: jnp.ndarray, dy: int, dx: int) -> jnp.ndarray:
     """x shifted so that entry k is pixel (centre k) + (dy, dx), over the (H-2) x (W-2) window centres."""
     h, w = x.shape[:2]
-    return x[1 + dy: h - 1 + dy, 1 + dx: w - 1 + dx]
+    return x[1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx]
 
 
 def _to_pixels(y: jnp.ndarray, dy: int, dx: int) -> jnp.ndarray:
@@ -80,8 +80,16 @@ def laplacian_diagonal(image: jnp.ndarray, mu: jnp.ndarray, inv: jnp.ndarray) ->
 
 
 @partial(jax.jit, static_argnames=("maxiter",))
-def solve(image: jnp.ndarray, trimap: jnp.ndarray, alpha: jnp.ndarray, weight: float, floor: float,
-          power: float, rtol: float = 1e-6, maxiter: int = 4000) -> jnp.ndarray:
+def solve(
+    image: jnp.ndarray,
+    trimap: jnp.ndarray,
+    alpha: jnp.ndarray,
+    weight: float,
+    floor: float,
+    power: float,
+    rtol: float = 1e-6,
+    maxiter: int = 4000,
+) -> jnp.ndarray:
     """Refined alpha (H, W) in [0, 1]: image in [0, 1] (H, W, 3), trimap {0, 0.5, 1}-like (H, W), alpha (H, W)."""
     unknown = ((trimap > 0) & (trimap < 1)).astype(image.dtype)
     fixed = (trimap >= 1).astype(image.dtype)
@@ -94,18 +102,33 @@ def solve(image: jnp.ndarray, trimap: jnp.ndarray, alpha: jnp.ndarray, weight: f
 
     rhs = unknown * (gc * prior - laplacian_matvec(image, mu, inv, fixed))
     inv_diag = 1.0 / (unknown * laplacian_diagonal(image, mu, inv) + gc + (1.0 - unknown))
-    x, _ = jax.scipy.sparse.linalg.cg(system, rhs, x0=unknown * prior, tol=rtol, maxiter=maxiter,
-                                      M=lambda r: inv_diag * r)
+    x, _ = jax.scipy.sparse.linalg.cg(
+        system, rhs, x0=unknown * prior, tol=rtol, maxiter=maxiter, M=lambda r: inv_diag * r
+    )
     return jnp.where(unknown > 0, jnp.clip(x, 0.0, 1.0), fixed)
 
 
-def refine_alpha_jax(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray,
-                     params: RefineParams = DEFAULT_PARAMS, rtol: float = 1e-6, maxiter: int = 4000) -> np.ndarray:
+def refine_alpha_jax(
+    image: np.ndarray,
+    trimap: np.ndarray,
+    alpha: np.ndarray,
+    params: RefineParams = DEFAULT_PARAMS,
+    rtol: float = 1e-6,
+    maxiter: int = 4000,
+) -> np.ndarray:
     """:func:`alphagan_jax.refine.refine_alpha` solved matrix-free with JAX; float32 HxW in [0, 1]."""
     check_inputs(image, trimap, alpha)
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     t = np.full(trimap.shape, 0.5)
     t[trimap == 0], t[trimap == 255] = 0.0, 1.0
-    out = solve(jnp.asarray(image / 255.0, dtype), jnp.asarray(t, dtype), jnp.asarray(alpha, dtype),
-                params.weight, params.floor, params.power, rtol, maxiter)
+    out = solve(
+        jnp.asarray(image / 255.0, dtype),
+        jnp.asarray(t, dtype),
+        jnp.asarray(alpha, dtype),
+        params.weight,
+        params.floor,
+        params.power,
+        rtol,
+        maxiter,
+    )
     return np.asarray(out, np.float32)

@@ -64,8 +64,11 @@ def learning_rate(train: ml_collections.ConfigDict) -> float | optax.Schedule:
     if train.lr_schedule != "cosine":
         raise ValueError(f"train.lr_schedule={train.lr_schedule!r}; allowed: {', '.join(SCHEDULES)}")
     return optax.warmup_cosine_decay_schedule(
-        init_value=0.0, peak_value=train.lr, warmup_steps=train.warmup_steps,
-        decay_steps=max(train.num_steps, train.warmup_steps + 1), end_value=train.lr * train.lr_end_factor,
+        init_value=0.0,
+        peak_value=train.lr,
+        warmup_steps=train.warmup_steps,
+        decay_steps=max(train.num_steps, train.warmup_steps + 1),
+        end_value=train.lr * train.lr_end_factor,
     )
 
 
@@ -83,8 +86,9 @@ def _check_pretrained(converted: dict, initial: dict, source: str) -> None:
         )
 
 
-def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: int | None = None,
-                 load_pretrained: bool = True) -> GanState:
+def create_state(
+    config: ml_collections.ConfigDict, rng: jax.Array, crop_size: int | None = None, load_pretrained: bool = True
+) -> GanState:
     """Fresh G and D states (random init, or an ImageNet encoder if `config.model.pretrained` is set and
     `load_pretrained`; a state about to be overwritten by a checkpoint passes False)."""
     size = crop_size or config.data.crop_size
@@ -109,6 +113,7 @@ def create_state(config: ml_collections.ConfigDict, rng: jax.Array, crop_size: i
     tx = make_optimizer(config.train)
     g = NetState.create(apply_fn=g_model.apply, params=params, tx=tx, batch_stats=stats)
     d = NetState.create(apply_fn=d_model.apply, params=d_vars["params"], tx=tx, batch_stats=d_vars["batch_stats"])
+
     # TrainState.create counts steps with a Python 0, which jit sees as a weakly typed scalar and the
     # first step returns as a strong int32: the second call would compile again. Start strongly typed.
     # (Three separate zeros: a donated state must not hold one buffer twice.)

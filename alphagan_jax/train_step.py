@@ -47,7 +47,10 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
 
     def g_forward(params):
         return state.g.apply_fn(
-            {"params": params, "batch_stats": state.g.batch_stats}, image, trimap, train=True,
+            {"params": params, "batch_stats": state.g.batch_stats},
+            image,
+            trimap,
+            train=True,
             mutable=["batch_stats"],
         )
 
@@ -57,25 +60,23 @@ def train_step(state: GanState, batch: Batch, train: ml_collections.ConfigDict) 
     # --- D update: real = the ground-truth composite with the same trimap.
     def d_loss_fn(params):
         def run(x, stats):
-            return state.d.apply_fn(
-                {"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"]
-            )
+            return state.d.apply_fn({"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"])
 
         real_logits, upd = run(discriminator_input(image, trimap), state.d.batch_stats)
         fake_logits, upd = run(discriminator_input(jax.lax.stop_gradient(fake), trimap), upd["batch_stats"])
         loss = losses.discriminator_loss(real_logits, fake_logits)
         return loss, (upd["batch_stats"], real_logits, fake_logits)
 
-    (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
-        state.d.params
-    )
+    (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d.params)
     new_d = state.d.apply_gradients(grads=d_grads, batch_stats=d_stats)
 
     # --- G update against the updated D. D's statistics from this pass are discarded: D's running
     # averages describe what D was trained on, not G's extra query.
     def g_loss_fn(alpha):
         logits, _ = new_d.apply_fn(
-            new_d.variables(), discriminator_input(losses.composite(alpha, fg, bg), trimap), train=True,
+            new_d.variables(),
+            discriminator_input(losses.composite(alpha, fg, bg), trimap),
+            train=True,
             mutable=["batch_stats"],
         )
         l_alpha = losses.alpha_loss(alpha, alpha_gt, trimap)

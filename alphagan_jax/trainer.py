@@ -126,8 +126,9 @@ class _Validator:
 
         d = config.data
         self.samples = list(
-            eval_samples(d.val_source, d.val_path, num=d.val_num, size=d.val_size, seed=config.seed + 1,
-                         names=d.val_names)
+            eval_samples(
+                d.val_source, d.val_path, num=d.val_num, size=d.val_size, seed=config.seed + 1, names=d.val_names
+            )
         )
         self.predictor = Predictor(generator_predict_fn(build_generator(config.model)), None, bucket=64)
 
@@ -163,8 +164,9 @@ def train_and_evaluate(
             own.release()
 
 
-def _prepare_steps(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, state: GanState, start: int,
-                   step_fn: Any = None) -> tuple[Any, Any]:
+def _prepare_steps(
+    config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, state: GanState, start: int, step_fn: Any = None
+) -> tuple[Any, Any]:
     """(the batch stream from `start`, the compiled step); the step is compiled unless given."""
     data = _train_iterator(config, start)
     first = next(data)
@@ -173,8 +175,7 @@ def _prepare_steps(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh, s
     return itertools.chain([first], data), step_fn
 
 
-def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, lease: WorkdirLease | None
-           ) -> GanState:
+def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, lease: WorkdirLease | None) -> GanState:
     t = config.train
     # Held-out data first: a typo in data.val_* should fail before anything is built or written.
     validator = _Validator(config) if t.val_every > 0 else None

@@ -82,8 +82,7 @@ def describe(holder: dict[str, Any], now: float | None = None) -> str:
     now = time.time() if now is None else now
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
     age = now - float(holder.get("heartbeat", 0))
-    return (f"pid {holder.get('pid')} on host {holder.get('host')} (started {started}, "
-            f"last heartbeat {age:.0f} s ago)")
+    return f"pid {holder.get('pid')} on host {holder.get('host')} (started {started}, last heartbeat {age:.0f} s ago)"
 
 
 @contextlib.contextmanager
@@ -112,8 +111,14 @@ class WorkdirLease:
         # Refresh well inside the timeout, so that a busy machine never lets a live lease look stale.
         self.interval = max(0.2, min(30.0, self.stale_after / 10))
         now = time.time()
-        self.record = {"host": socket.gethostname(), "boot_id": _boot_id(), "pid": os.getpid(), "started": now,
-                       "heartbeat": now, "token": uuid.uuid4().hex}
+        self.record = {
+            "host": socket.gethostname(),
+            "boot_id": _boot_id(),
+            "pid": os.getpid(),
+            "started": now,
+            "heartbeat": now,
+            "token": uuid.uuid4().hex,
+        }
         self.lost = False  # set once another run has taken the lease from us
         self.taken_over: dict[str, Any] | None = None  # the abandoned lease this one replaced, if any
         self._stop = threading.Event()
@@ -162,18 +167,19 @@ class WorkdirLease:
                             f"than {self.stale_after:g} s is taken over; {self.path} names the holder.)"
                         )
                     self.taken_over = holder
-                    _log.warning("took over %s from %s: %s", self.path, describe(holder) if holder else "a run",
-                                 why)
+                    _log.warning("took over %s from %s: %s", self.path, describe(holder) if holder else "a run", why)
                 self.record["heartbeat"] = time.time()
                 self._write()
         except (FileExistsError, NotADirectoryError) as e:
-            raise WorkdirUnusableError(f"--workdir {self.workdir} cannot be a run directory: "
-                                       f"{e.filename} is a file, not a folder") from e
+            raise WorkdirUnusableError(
+                f"--workdir {self.workdir} cannot be a run directory: {e.filename} is a file, not a folder"
+            ) from e
         except OSError as e:
             if isinstance(e, WorkdirUnusableError):
                 raise
-            raise WorkdirUnusableError(f"cannot write to --workdir {self.workdir}: {e.strerror or e} "
-                                       f"({e.filename or self.path})") from e
+            raise WorkdirUnusableError(
+                f"cannot write to --workdir {self.workdir}: {e.strerror or e} ({e.filename or self.path})"
+            ) from e
 
     def refresh(self) -> bool:
         """Renew the heartbeat; False (and `lost` set) if another run has taken the lease meanwhile."""
@@ -190,8 +196,12 @@ class WorkdirLease:
         while not self._stop.wait(self.interval):
             try:
                 if not self.refresh():
-                    _log.error("%s was taken over by %s: this run no longer owns %s", self.path,
-                               describe(self._read() or {}), self.workdir)
+                    _log.error(
+                        "%s was taken over by %s: this run no longer owns %s",
+                        self.path,
+                        describe(self._read() or {}),
+                        self.workdir,
+                    )
                     return
             except OSError as e:  # a full disk or a network hiccup: try again; the timeout is generous
                 _log.debug("lease heartbeat failed: %s", e)
@@ -221,8 +231,11 @@ def hold(workdir: str, process_index: int = 0, process_count: int = 1) -> Workdi
     lease, failure = None, ""
     if process_index == 0:
         if is_object_store(workdir):
-            _log.warning("%s is on an object store: no lease is taken (no file locks there), so make sure no "
-                         "other trainer uses this workdir", workdir)
+            _log.warning(
+                "%s is on an object store: no lease is taken (no file locks there), so make sure no "
+                "other trainer uses this workdir",
+                workdir,
+            )
         else:
             lease = WorkdirLease(workdir)
             try:

@@ -37,8 +37,13 @@ def _git_commit() -> str | None:
     """The checkout's commit ('-dirty' with uncommitted changes), else $BENCH_COMMIT: a copy of the working
     tree sent to a GPU machine may come without its .git folder, so the caller names the commit there."""
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=REPO,
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -111,8 +116,9 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def time_calls(fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int, steps: int,
-               time_first: bool = False) -> dict[str, float]:
+def time_calls(
+    fn: Callable[[], Any], sync: Callable[[Any], Any], *, warmup: int, steps: int, time_first: bool = False
+) -> dict[str, float]:
     """Run `fn` `warmup` times untimed, then `steps` times, each followed by `sync(result)` (a device wait),
     and summarise the per-call wall times in seconds.
 
@@ -176,8 +182,12 @@ def xla_memory(compiled: Any) -> dict[str, int] | None:
     keys = ("argument_size_in_bytes", "output_size_in_bytes", "temp_size_in_bytes", "alias_size_in_bytes")
     out = {k: int(getattr(m, k)) for k in keys if hasattr(m, k)}
     if len(out) == len(keys):
-        out["total_bytes"] = (out["argument_size_in_bytes"] + out["temp_size_in_bytes"]
-                              + out["output_size_in_bytes"] - out["alias_size_in_bytes"])
+        out["total_bytes"] = (
+            out["argument_size_in_bytes"]
+            + out["temp_size_in_bytes"]
+            + out["output_size_in_bytes"]
+            - out["alias_size_in_bytes"]
+        )
     return out
 
 
@@ -226,8 +236,7 @@ def error_text(e: BaseException) -> str:
 
 def config_grid(sizes: str, batches: str, dtypes: str, strides: str) -> list[tuple[int, int, str, int]]:
     """(size, batch, dtype, stride) for every combination of the CLI lists, sizes outermost."""
-    return list(itertools.product(parse_list(sizes), parse_list(batches), parse_list(dtypes, str),
-                                  parse_list(strides)))
+    return list(itertools.product(parse_list(sizes), parse_list(batches), parse_list(dtypes, str), parse_list(strides)))
 
 
 def parse_list(text: str, cast: Callable[[str], Any] = int) -> list[Any]:

@@ -149,9 +149,7 @@ def run_tfdata(pools, config, threads: int, seconds: float, batch: int = 8, in_r
     config.decoded_cache_mb = config.decoded_cache_mb if in_ram else 0
     config.threads = threads
     config.num_parallel_calls = threads
-    it = make_train_iterator(
-        config, global_batch_size=batch, seed=0, pools=pools, process_index=0, process_count=1
-    )
+    it = make_train_iterator(config, global_batch_size=batch, seed=0, pools=pools, process_index=0, process_count=1)
     for _ in range(3):  # warm-up: graph build, first reads
         next(it)
     n, t = 0, time.perf_counter()
@@ -196,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((threads, r))
     write_json(args.out, results)
     print("samples/s at 320x320 (decode = every sample reads its files; RAM = pools decoded once)")
-    print(f"{'threads':>7} | {'tf decode':>9} | {'tf RAM':>7} | {'cv decode':>9} | {'cv RAM':>7} |"
-          " shipped/cv decode | decode/decode | RAM/RAM")
+    print(
+        f"{'threads':>7} | {'tf decode':>9} | {'tf RAM':>7} | {'cv decode':>9} | {'cv RAM':>7} |"
+        " shipped/cv decode | decode/decode | RAM/RAM"
+    )
     for threads, r in rows:
         print(
             f"{threads:>7} | {r['tf_data_files']:>9.1f} | {r['tf_data_ram']:>7.1f} | {r['opencv_files']:>9.1f} |"

@@ -40,8 +40,9 @@ def load_model(args: argparse.Namespace) -> Any:
     from bench.common import model_config
 
     config = model_config(args.config, 16, "float32").model
-    variables = build_generator(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)),
-                                             jnp.zeros((1, 64, 64, 1)))
+    variables = build_generator(config).init(
+        jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)), jnp.zeros((1, 64, 64, 1))
+    )
     return ag.Model(config, variables, {"name": f"untrained {args.config}"})
 
 
@@ -65,8 +66,12 @@ def time_route(fn: Any, photos: list, repeats: int) -> dict[str, Any]:
             start = time.perf_counter()
             np.asarray(fn(img, tri))
             per_photo.append(time.perf_counter() - start)
-    return {"s_per_photo": statistics.median(per_photo), "mean_s_per_photo": statistics.fmean(per_photo),
-            "warmup_s": warmup, "outputs": outputs}
+    return {
+        "s_per_photo": statistics.median(per_photo),
+        "mean_s_per_photo": statistics.fmean(per_photo),
+        "warmup_s": warmup,
+        "outputs": outputs,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,15 +119,30 @@ def main(argv: list[str] | None = None) -> int:
         if reference is None:
             reference, base = outputs, result["s_per_photo"]
         diff = max(float(np.abs(np.asarray(o) - r).max()) for o, r in zip(outputs, reference, strict=True))
-        rows.append({"route": route, **result, "ratio_to_model_alpha": result["s_per_photo"] / base,
-                     "max_abs_diff": diff, "export_s": export_s.get(route)})
+        rows.append(
+            {
+                "route": route,
+                **result,
+                "ratio_to_model_alpha": result["s_per_photo"] / base,
+                "max_abs_diff": diff,
+                "export_s": export_s.get(route),
+            }
+        )
         print(f"{route}: {result['s_per_photo']:.3f} s/photo", flush=True)
     sizes = [f"{tri.shape[0]}x{tri.shape[1]}" for _, _, tri in photos]
-    write_json(args.out, {"model": model.info.get("name"), "network": model.model_config.to_dict(),
-                          "photos": [n for n, _, _ in photos], "sizes": sizes,
-                          "bucket_shapes": [f"{h}x{w}" for h, w in shapes], "repeats": args.repeats, "rows": rows})
-    print(format_table(rows, ["route", "s_per_photo", "ratio_to_model_alpha", "max_abs_diff", "warmup_s",
-                              "export_s"]))
+    write_json(
+        args.out,
+        {
+            "model": model.info.get("name"),
+            "network": model.model_config.to_dict(),
+            "photos": [n for n, _, _ in photos],
+            "sizes": sizes,
+            "bucket_shapes": [f"{h}x{w}" for h, w in shapes],
+            "repeats": args.repeats,
+            "rows": rows,
+        },
+    )
+    print(format_table(rows, ["route", "s_per_photo", "ratio_to_model_alpha", "max_abs_diff", "warmup_s", "export_s"]))
     print(f"{len(photos)} photos, {len(shapes)} bucket shapes; wrote {args.out}")
     return 0
 

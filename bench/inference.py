@@ -68,8 +68,9 @@ def make_predictor(config: Any, variables: Any, dtype: str, bucket: int) -> Pred
     return Predictor(generator_predict_fn(build_generator(config.model, dtype=dtype)), variables, bucket=bucket)
 
 
-def bench_latency(predictor: Predictor, size: tuple[int, int], dtype: str, *, warmup: int,
-                  repeats: int) -> dict[str, Any]:
+def bench_latency(
+    predictor: Predictor, size: tuple[int, int], dtype: str, *, warmup: int, repeats: int
+) -> dict[str, Any]:
     """Batch-1 latency of one size; compiles are counted from this row's calls only (the predictor is shared
     with the other rows of its dtype)."""
     image, trimap = sample(*size)
@@ -82,7 +83,9 @@ def bench_latency(predictor: Predictor, size: tuple[int, int], dtype: str, *, wa
     own_peak = peak if peak and (before is None or peak > before) else None
     bucket = predictor.bucket
     return {
-        "height": size[0], "width": size[1], "dtype": dtype,
+        "height": size[0],
+        "width": size[1],
+        "dtype": dtype,
         "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
         **t,
         "latency_ms": 1e3 * t["median_s"],
@@ -104,15 +107,19 @@ def bench_mixed(predictor: Predictor, sizes: list[tuple[int, int]], dtype: str) 
         image, trimap = sample(*size, seed=k)
         before, start = predictor.num_compiles, time.perf_counter()
         predictor(image, trimap)
-        images.append({
-            "size": f"{size[0]}x{size[1]}",
-            "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
-            "compiled": predictor.num_compiles > before,
-            "seconds": time.perf_counter() - start,
-        })
+        images.append(
+            {
+                "size": f"{size[0]}x{size[1]}",
+                "padded": f"{padded_size(size[0], bucket)}x{padded_size(size[1], bucket)}",
+                "compiled": predictor.num_compiles > before,
+                "seconds": time.perf_counter() - start,
+            }
+        )
     warm = [r["seconds"] for r in images if not r["compiled"]]
     return {
-        "dtype": dtype, "bucket": bucket, "images": images,
+        "dtype": dtype,
+        "bucket": bucket,
+        "images": images,
         "distinct_sizes": len(set(sizes)),
         "distinct_buckets": len({r["padded"] for r in images}),
         "num_compiles": predictor.num_compiles - compiles,
@@ -132,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--quick", action="store_true", help="CPU-sized: tiny model (configs/test.py), small images")
-    p.add_argument("--budget-s", type=float, default=None,
-                   help="wall-clock budget: rows that would start after it are skipped")
+    p.add_argument(
+        "--budget-s", type=float, default=None, help="wall-clock budget: rows that would start after it are skipped"
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     if args.quick:
@@ -149,8 +157,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def save() -> None:
         if args.out:
-            write_json(args.out, {"bench": "inference", "config": args.config, "output_stride": args.stride,
-                                  "device_kind": jax.devices()[0].device_kind, "rows": rows, "mixed": mixed})
+            write_json(
+                args.out,
+                {
+                    "bench": "inference",
+                    "config": args.config,
+                    "output_stride": args.stride,
+                    "device_kind": jax.devices()[0].device_kind,
+                    "rows": rows,
+                    "mixed": mixed,
+                },
+            )
 
     for size in parse_list(args.sizes, parse_size):
         for dtype in parse_list(args.dtypes, str):
@@ -161,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     if dtype not in predictors:
                         predictors[dtype] = make_predictor(config, variables, dtype, args.bucket)
-                    rows.append(bench_latency(predictors[dtype], size, dtype, warmup=args.warmup,
-                                              repeats=args.repeats))
+                    rows.append(bench_latency(predictors[dtype], size, dtype, warmup=args.warmup, repeats=args.repeats))
                 except Exception as e:  # noqa: BLE001 - a size that does not fit is a result
                     rows.append({**key, "error": error_text(e)})
             save()
@@ -176,16 +192,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nBatch-1 prediction, {args.config} config, output stride {args.stride}")
     print(format_table(rows, LATENCY_COLUMNS))
     for m in mixed:
-        print(f"\nMixed sizes ({m['dtype']}, bucket {m['bucket']}): {m['distinct_sizes']} sizes, "
-              f"{m['distinct_buckets']} buckets, {m['num_compiles']} compiles ({m['compile_s']:.1f} s)")
+        print(
+            f"\nMixed sizes ({m['dtype']}, bucket {m['bucket']}): {m['distinct_sizes']} sizes, "
+            f"{m['distinct_buckets']} buckets, {m['num_compiles']} compiles ({m['compile_s']:.1f} s)"
+        )
         print(format_table(m["images"], ("size", "padded", "compiled", "seconds")))
     if args.out:
         print(f"wrote {args.out}")
     return 0
 
 
-LATENCY_COLUMNS = ("height", "width", "dtype", "padded", "latency_ms", "images_per_s", "compile_s", "num_compiles",
-                   "peak_gib", "error")
+LATENCY_COLUMNS = (
+    "height",
+    "width",
+    "dtype",
+    "padded",
+    "latency_ms",
+    "images_per_s",
+    "compile_s",
+    "num_compiles",
+    "peak_gib",
+    "error",
+)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -56,8 +56,7 @@ def _d_input(composite: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
 class AdversarialStep:
     """One D update then one G update, as `alphagan_jax.train_step.train_step` does them."""
 
-    def __init__(self, config: Any, device: torch.device, *, bf16: bool, channels_last: bool,
-                 compile: bool) -> None:
+    def __init__(self, config: Any, device: torch.device, *, bf16: bool, channels_last: bool, compile: bool) -> None:
         self.device, self.bf16 = device, bf16
         self.g = build_generator(config.model).to(device)
         self.d = build_discriminator(config.model).to(device)
@@ -102,8 +101,9 @@ class AdversarialStep:
         with self._autocast():
             real_logits = self.d_fwd(_d_input(image, trimap))
             fake_logits = self.d_fwd(_d_input(fake.detach(), trimap))
-        d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
-            F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        d_loss = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         d_loss.backward()
         self.d_opt.step()
 
@@ -130,21 +130,36 @@ def _sync(device: torch.device) -> Any:
     return lambda _: None  # CPU ops are synchronous
 
 
-def bench_config(config_name: str, size: int, batch: int, dtype: str, stride: int, *, compile: bool,
-                 warmup: int, steps: int, channels_last: bool = True) -> dict[str, Any]:
+def bench_config(
+    config_name: str,
+    size: int,
+    batch: int,
+    dtype: str,
+    stride: int,
+    *,
+    compile: bool,
+    warmup: int,
+    steps: int,
+    channels_last: bool = True,
+) -> dict[str, Any]:
     """Time the torch step for one configuration; failures (e.g. torch.compile without a compiler) are
     recorded in the row's `error` instead of raised."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     row: dict[str, Any] = {
-        "framework": "torch", "variant": "compile" if compile else "eager", "config": config_name,
-        "size": size, "batch": batch, "dtype": dtype, "stride": stride, "device": str(device),
+        "framework": "torch",
+        "variant": "compile" if compile else "eager",
+        "config": config_name,
+        "size": size,
+        "batch": batch,
+        "dtype": dtype,
+        "stride": stride,
+        "device": str(device),
         "channels_last": channels_last,
     }
     try:
         config = model_config(config_name, stride, dtype)
         torch.manual_seed(0)
-        step = AdversarialStep(config, device, bf16=dtype == "bfloat16", channels_last=channels_last,
-                               compile=compile)
+        step = AdversarialStep(config, device, bf16=dtype == "bfloat16", channels_last=channels_last, compile=compile)
         row["g_params"], row["d_params"] = count_parameters(step.g), count_parameters(step.d)
         data = step.to_device(synthetic_batch(batch, size))
         if device.type == "cuda":
@@ -181,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--no-channels-last", action="store_true")
-    p.add_argument("--budget-s", type=float, default=None,
-                   help="wall-clock budget: configurations that would start after it are skipped")
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="wall-clock budget: configurations that would start after it are skipped",
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     threads = configure_threads(args.threads)
@@ -201,8 +220,15 @@ def main(argv: list[str] | None = None) -> int:
 
     for size, batch, dtype, stride in config_grid(args.sizes, args.batches, args.dtypes, args.strides):
         for variant in parse_list(args.variants, str):
-            key = {"framework": "torch", "variant": variant, "config": args.config, "size": size, "batch": batch,
-                   "dtype": dtype, "stride": stride}
+            key = {
+                "framework": "torch",
+                "variant": variant,
+                "config": args.config,
+                "size": size,
+                "batch": batch,
+                "dtype": dtype,
+                "stride": stride,
+            }
             if budget.left() <= 0:
                 rows.append({**key, "error": Budget.SPENT})
             else:
@@ -210,8 +236,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({**key, "error": "not finished: killed at its time limit"})
                 save()
                 rows[-1] = bench_config(
-                    args.config, size, batch, dtype, stride, compile=variant == "compile",
-                    warmup=args.warmup, steps=args.steps, channels_last=not args.no_channels_last,
+                    args.config,
+                    size,
+                    batch,
+                    dtype,
+                    stride,
+                    compile=variant == "compile",
+                    warmup=args.warmup,
+                    steps=args.steps,
+                    channels_last=not args.no_channels_last,
                 )
             save()
             print(format_table(rows[-1:], COLUMNS), flush=True)
@@ -219,8 +252,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-COLUMNS = ("variant", "config", "size", "batch", "dtype", "stride", "step_ms", "images_per_s", "first_step_s",
-           "g_params", "d_params", "error")
+COLUMNS = (
+    "variant",
+    "config",
+    "size",
+    "batch",
+    "dtype",
+    "stride",
+    "step_ms",
+    "images_per_s",
+    "first_step_s",
+    "g_params",
+    "d_params",
+    "error",
+)
 
 if __name__ == "__main__":
     sys.exit(main())

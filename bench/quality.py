@@ -135,14 +135,15 @@ def markdown(rows: list[dict], mean_rows: list[dict]) -> str:
     marks = best_marks(mean_rows)
 
     def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) and abs(v) < 0.1 else (
-            f"{v:.2f}" if isinstance(v, float) else str(v))
+        return f"{v:.4f}" if isinstance(v, float) and abs(v) < 0.1 else (f"{v:.2f}" if isinstance(v, float) else str(v))
 
     def table(items: list[dict], columns: list[str], bold: bool = False) -> str:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for r in items:
-            cells = [f"**{cell(r[c])}**" if bold and marks.get((r["trimap"], r["method"], c)) else cell(r[c])
-                     for c in columns]
+            cells = [
+                f"**{cell(r[c])}**" if bold and marks.get((r["trimap"], r["method"], c)) else cell(r[c])
+                for c in columns
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
@@ -181,19 +182,32 @@ def main(argv: list[str] | None = None) -> int:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
     which.add_argument("--step", type=int, default=None, help="this checkpoint step (default: latest)")
-    p.add_argument("--methods", default=",".join(METHODS),
-                   help=f"comma-separated methods to score (default: all of {', '.join(METHODS)})")
+    p.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated methods to score (default: all of {', '.join(METHODS)})",
+    )
     p.add_argument("--no-model", action="store_true", help="the classical methods only (no --workdir needed)")
     p.add_argument("--no-cf", action="store_true", help="the model only (no classical method)")
     p.add_argument("--no-refine", action="store_true", help="the model without its refined row")
-    p.add_argument("--reuse", type=Path, default=None,
-                   help="an earlier OUT folder: reuse its rows and mattes of classical methods on the same photos")
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="an earlier OUT folder: reuse its rows and mattes of classical methods on the same photos",
+    )
     p.add_argument("--tta", action="store_true", help="the model with flip test-time augmentation")
-    p.add_argument("--raw-weights", action="store_true",
-                   help="the raw weights of a run that also kept their moving average (train.ema_decay)")
+    p.add_argument(
+        "--raw-weights",
+        action="store_true",
+        help="the raw weights of a run that also kept their moving average (train.ema_decay)",
+    )
     p.add_argument("--data", default="../shared/data/alphamatting", help="alphamatting.com layout folder")
-    p.add_argument("--names", default="",
-                   help="comma-separated photo names, or 'all' (default: the checkpoint config's data.val_names)")
+    p.add_argument(
+        "--names",
+        default="",
+        help="comma-separated photo names, or 'all' (default: the checkpoint config's data.val_names)",
+    )
     p.add_argument("--trimaps", default="trimap,trimap2", help="trimap folders to score with (fine, coarse)")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
@@ -201,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         p.error(f"unknown --methods {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
-    methods = [m for m in methods if not (m in CLASSICAL and args.no_cf)
-               and not (m in MODEL_METHODS and args.no_model) and not (m == "ours+refine" and args.no_refine)]
+    methods = [
+        m
+        for m in methods
+        if not (m in CLASSICAL and args.no_cf)
+        and not (m in MODEL_METHODS and args.no_model)
+        and not (m == "ours+refine" and args.no_refine)
+    ]
     if not methods:
         p.error("nothing to score: the options leave no method")
     if any(m in MODEL_METHODS for m in methods) and not args.workdir:
@@ -212,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     from alphagan_jax.refine import RefineParams
 
     uses_model = any(m in MODEL_METHODS for m in methods)
-    predictor, config, step = model_predictor(
-        args.workdir, args.best, args.step, args.tta, average=not args.raw_weights) if uses_model else (None,) * 3
+    predictor, config, step = (
+        model_predictor(args.workdir, args.best, args.step, args.tta, average=not args.raw_weights)
+        if uses_model
+        else (None,) * 3
+    )
     if args.names == "all":
         names = None
     elif args.names:
@@ -243,12 +265,13 @@ def main(argv: list[str] | None = None) -> int:
                         alpha, seconds = run_method(method, sample, predictor, refine_params)
                     except ValueError as e:  # e.g. pymatting on a trimap without background or foreground
                         raise SystemExit(f"{sample['name']} with {trimap_dir}: {method} failed: {e}") from e
-                    rows.append({"name": sample["name"], "trimap": trimap_dir, "method": method,
-                                 "seconds": seconds})
+                    rows.append({"name": sample["name"], "trimap": trimap_dir, "method": method, "seconds": seconds})
                     print(f"{sample['name']} {trimap_dir} {method}: {seconds:.2f} s", flush=True)
                 by_photo.setdefault(sample["name"], {})[(trimap_dir, method)] = alpha
-    order = {(n, t, m): i for i, (n, t, m) in enumerate(
-        (s["name"], t, m) for t in trimap_dirs for s in samples[t] for m in methods)}
+    order = {
+        (n, t, m): i
+        for i, (n, t, m) in enumerate((s["name"], t, m) for t in trimap_dirs for s in samples[t] for m in methods)
+    }
     rows.sort(key=lambda r: order.get((r["name"], r["trimap"], r["method"]), len(order)))
     for r in rows:
         sample = next(s for s in samples[r["trimap"]] if s["name"] == r["name"])
@@ -266,12 +289,22 @@ def main(argv: list[str] | None = None) -> int:
         for (trimap_dir, method), alpha in mattes.items():
             write_png(args.out / "mattes" / f"{name}.{trimap_dir}.{method}.png", alpha)
     (args.out / "quality.md").write_text(markdown(rows, mean_rows))
-    write_json(args.out / "quality.json", {
-        "workdir": args.workdir, "step": step, "best": args.best, "tta": args.tta, "raw_weights": args.raw_weights,
-        "data": args.data, "methods": methods, "reused_from": str(args.reuse) if args.reuse else None,
-        "refine": vars(refine_params) if "ours+refine" in methods else None,
-        "rows": rows, "means": mean_rows,
-    })
+    write_json(
+        args.out / "quality.json",
+        {
+            "workdir": args.workdir,
+            "step": step,
+            "best": args.best,
+            "tta": args.tta,
+            "raw_weights": args.raw_weights,
+            "data": args.data,
+            "methods": methods,
+            "reused_from": str(args.reuse) if args.reuse else None,
+            "refine": vars(refine_params) if "ours+refine" in methods else None,
+            "rows": rows,
+            "means": mean_rows,
+        },
+    )
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS, "seconds"]))
     print(f"wrote {args.out / 'quality.json'}, quality.md and {len(by_photo)} pictures")
     return 0

@@ -49,8 +49,11 @@ def grid_scores(samples: dict, priors: dict, grid: list, log=print) -> dict:
             refiner = Refiner(sample["image"], sample["trimap"])
             for i, params in enumerate(grid):
                 matte = to_uint8(refiner(priors[key], params))
-                scores[(*key, i)] = (sad(matte, sample["alpha"], sample["trimap"]),
-                                     mse(matte, sample["alpha"], sample["trimap"]), matte)
+                scores[(*key, i)] = (
+                    sad(matte, sample["alpha"], sample["trimap"]),
+                    mse(matte, sample["alpha"], sample["trimap"]),
+                    matte,
+                )
             log(f"{key[0]} {trimap_dir}: {len(grid)} settings in {time.perf_counter() - start:.1f} s")
     return scores
 
@@ -87,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     trimaps = [t.strip() for t in args.trimaps.split(",") if t.strip()]
     samples = {t: load_photos(Path(args.data), t, names) for t in trimaps}
     priors = {(s["name"], t): np.asarray(predictor(s["image"], s["trimap"])) for t in trimaps for s in samples[t]}
-    grid = [RefineParams(w, f, q) for w, f, q in itertools.product(
-        floats(args.weights), floats(args.floors), floats(args.powers))]
+    grid = [
+        RefineParams(w, f, q)
+        for w, f, q in itertools.product(floats(args.weights), floats(args.floors), floats(args.powers))
+    ]
     scores = grid_scores(samples, priors, grid)
 
-    folds = [names[: args.split], names[args.split:]]
+    folds = [names[: args.split], names[args.split :]]
     pooled, choices = [], []
     for k, report in enumerate(folds):
         pick = folds[1 - k]
@@ -100,33 +105,64 @@ def main(argv: list[str] | None = None) -> int:
         for t in trimaps:
             for s in samples[t]:
                 if s["name"] in report:
-                    pooled.append({"name": s["name"], "trimap": t, "method": "ours+refine (cv)",
-                                   "matte": scores[(s["name"], t, i)][2], "sample": s, "seconds": 0.0})
+                    pooled.append(
+                        {
+                            "name": s["name"],
+                            "trimap": t,
+                            "method": "ours+refine (cv)",
+                            "matte": scores[(s["name"], t, i)][2],
+                            "sample": s,
+                            "seconds": 0.0,
+                        }
+                    )
     from alphagan_jax.data.io import to_uint8
 
     for t in trimaps:  # the network alone on the same photos, for the comparison
         for s in samples[t]:
-            pooled.append({"name": s["name"], "trimap": t, "method": "ours", "sample": s, "seconds": 0.0,
-                           "matte": to_uint8(priors[(s["name"], t)])})
-    errors = evaluate_many([(r["matte"], r["sample"]["alpha"], r["sample"]["trimap"]) for r in pooled],
-                           names=METRICS)
-    rows = [{**{k: r[k] for k in ("name", "trimap", "method", "seconds")}, **{k: float(e[k]) for k in METRICS}}
-            for r, e in zip(pooled, errors, strict=True)]
+            pooled.append(
+                {
+                    "name": s["name"],
+                    "trimap": t,
+                    "method": "ours",
+                    "sample": s,
+                    "seconds": 0.0,
+                    "matte": to_uint8(priors[(s["name"], t)]),
+                }
+            )
+    errors = evaluate_many([(r["matte"], r["sample"]["alpha"], r["sample"]["trimap"]) for r in pooled], names=METRICS)
+    rows = [
+        {**{k: r[k] for k in ("name", "trimap", "method", "seconds")}, **{k: float(e[k]) for k in METRICS}}
+        for r, e in zip(pooled, errors, strict=True)
+    ]
     overall = grid[choose(scores, names, trimaps, len(grid))]
     mean_rows = means(rows)
-    write_json(args.out / "refine_cv.json", {
-        "workdir": args.workdir, "step": step, "tta": args.tta, "names": names, "trimaps": trimaps,
-        "grid": [vars(g) for g in grid],
-        "grid_scores": [{"name": n, "trimap": t, "params": vars(grid[i]), "sad": v[0], "mse": v[1]}
-                        for (n, t, i), v in scores.items()],
-        "folds": choices, "rows": rows, "means": mean_rows, "best_on_all": vars(overall),
-        "defaults_in_code": {"weight": DEFAULT_WEIGHT, "floor": DEFAULT_FLOOR, "power": DEFAULT_POWER},
-    })
+    write_json(
+        args.out / "refine_cv.json",
+        {
+            "workdir": args.workdir,
+            "step": step,
+            "tta": args.tta,
+            "names": names,
+            "trimaps": trimaps,
+            "grid": [vars(g) for g in grid],
+            "grid_scores": [
+                {"name": n, "trimap": t, "params": vars(grid[i]), "sad": v[0], "mse": v[1]}
+                for (n, t, i), v in scores.items()
+            ],
+            "folds": choices,
+            "rows": rows,
+            "means": mean_rows,
+            "best_on_all": vars(overall),
+            "defaults_in_code": {"weight": DEFAULT_WEIGHT, "floor": DEFAULT_FLOOR, "power": DEFAULT_POWER},
+        },
+    )
     for c in choices:
         print(f"chosen on {','.join(c['chosen_on'])}, reported on {','.join(c['reported_on'])}: {c['params']}")
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS]))
-    print(f"best on all {len(names)} photos: {vars(overall)} "
-          f"(defaults in alphagan_jax/refine.py: {DEFAULT_WEIGHT}, {DEFAULT_FLOOR}, {DEFAULT_POWER})")
+    print(
+        f"best on all {len(names)} photos: {vars(overall)} "
+        f"(defaults in alphagan_jax/refine.py: {DEFAULT_WEIGHT}, {DEFAULT_FLOOR}, {DEFAULT_POWER})"
+    )
     print(f"wrote {args.out / 'refine_cv.json'}")
     return 0
 

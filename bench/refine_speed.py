@@ -63,9 +63,16 @@ def main(argv: list[str] | None = None) -> int:
             t3 = time.perf_counter()
             closed_form(image, trimap)
             t4 = time.perf_counter()
-            row = {"name": sample["name"], "size": f"{image.shape[1]}x{image.shape[0]}",
-                   "unknown": int(((trimap != 0) & (trimap != 255)).sum()), "network": t1 - t0,
-                   "laplacian": t2 - t1, "solve": t3 - t2, "refine": t3 - t1, "closed_form": t4 - t3}
+            row = {
+                "name": sample["name"],
+                "size": f"{image.shape[1]}x{image.shape[0]}",
+                "unknown": int(((trimap != 0) & (trimap != 255)).sum()),
+                "network": t1 - t0,
+                "laplacian": t2 - t1,
+                "solve": t3 - t2,
+                "refine": t3 - t1,
+                "closed_form": t4 - t3,
+            }
             row["refine_vs_cf"] = row["refine"] / row["closed_form"]
             rows.append(row)
             print(format_table([row], list(row)), flush=True)

@@ -57,8 +57,22 @@ def _ratio(row: dict[str, Any], variant: str, peers: dict[tuple, float]) -> floa
 
 
 def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, float]) -> list[str]:
-    lines = _header("device", "size", "dtype", "stride", "batch", "step ms", "images/s", "TFLOP/s", "MFU", "peak GiB",
-                    "MiB/image", "torch eager / JAX", "torch.compile / JAX", "note")
+    lines = _header(
+        "device",
+        "size",
+        "dtype",
+        "stride",
+        "batch",
+        "step ms",
+        "images/s",
+        "TFLOP/s",
+        "MFU",
+        "peak GiB",
+        "MiB/image",
+        "torch eager / JAX",
+        "torch.compile / JAX",
+        "note",
+    )
     for _, data in files:
         for r in data["rows"]:
             lines.append(
@@ -67,20 +81,23 @@ def train_table(files: list[tuple[Path, dict[str, Any]]], peers: dict[tuple, flo
                 f"| {_num(r.get('tflops_per_s'), '.3g')} | {_num(r.get('mfu'), '.1%')} "
                 f"| {_num(r.get('peak_gib'), '.2f')} | {_num(r.get('peak_mib_per_image'), '.0f')} "
                 f"| {_num(_ratio(r, 'eager', peers), '.2f')} | {_num(_ratio(r, 'compile', peers), '.2f')} "
-                f"| {_error(r)} |")
+                f"| {_error(r)} |"
+            )
     return lines
 
 
 def peer_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     """Every PyTorch row, so that a configuration where PyTorch ran and JAX did not still shows."""
-    lines = _header("device", "variant", "size", "dtype", "stride", "batch", "step ms", "images/s", "first step s",
-                    "note")
+    lines = _header(
+        "device", "variant", "size", "dtype", "stride", "batch", "step ms", "images/s", "first step s", "note"
+    )
     for _, data in files:
         for r in _peer_rows(data):
             lines.append(
                 f"| {r.get('device', '-')} | {r.get('variant', '-')} | {r.get('size', '-')} | {r.get('dtype', '-')} "
                 f"| {r.get('stride', '-')} | {r.get('batch', '-')} | {_num(r.get('step_ms'), '.1f')} "
-                f"| {_num(r.get('images_per_s'), '.1f')} | {_num(r.get('first_step_s'), '.1f')} | {_error(r)} |")
+                f"| {_num(r.get('images_per_s'), '.1f')} | {_num(r.get('first_step_s'), '.1f')} | {_error(r)} |"
+            )
     return lines
 
 
@@ -91,13 +108,15 @@ def inference_table(files: list[tuple[Path, dict[str, Any]]]) -> list[str]:
             lines.append(
                 f"| {data.get('device_kind', '-')} | {r['height']}x{r['width']} | {r['dtype']} "
                 f"| {r.get('padded', '-')} | {_num(r.get('latency_ms'), '.1f')} | {_num(r.get('compile_s'), '.1f')} "
-                f"| {_num(r.get('peak_gib'), '.2f')} | {_error(r)} |")
+                f"| {_num(r.get('peak_gib'), '.2f')} | {_error(r)} |"
+            )
         for m in data.get("mixed", []):
             warm = m.get("mean_warm_s_per_image")
             lines.append(
                 f"| {data.get('device_kind', '-')} | {m['distinct_sizes']} mixed sizes | {m['dtype']} "
                 f"| {m['distinct_buckets']} buckets | {_num(None if warm is None else 1e3 * warm, '.1f')} "
-                f"| {m['compile_s']:.1f} ({m['num_compiles']} compiles) | - | |")
+                f"| {m['compile_s']:.1f} ({m['num_compiles']} compiles) | - | |"
+            )
     return lines
 
 
@@ -134,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     out.append("Runs:")
     for f, d in train + peer + infer:
         env = d.get("env", {})
-        out.append(f"- `{f.name}`: {env.get('time_utc', '?')}, commit {env.get('git_commit', '?')}, "
-                   f"`{' '.join(env.get('argv', []))}`")
+        out.append(
+            f"- `{f.name}`: {env.get('time_utc', '?')}, commit {env.get('git_commit', '?')}, "
+            f"`{' '.join(env.get('argv', []))}`"
+        )
     print("\n".join(out))
     return 0
 

@@ -54,16 +54,53 @@ from bench.common import (  # noqa: E402
 use_most_gpu_memory()
 
 PEER = Path(__file__).resolve().parent / "peer_torch.py"
-COLUMNS = ("config", "size", "batch", "dtype", "stride", "step_ms", "images_per_s", "compile_s", "gflops_per_step",
-           "tflops_per_s", "mfu", "peak_gib", "peak_mib_per_image", "xla_gib", "torch_eager_over_jax",
-           "torch_compile_over_jax", "error")
+COLUMNS = (
+    "config",
+    "size",
+    "batch",
+    "dtype",
+    "stride",
+    "step_ms",
+    "images_per_s",
+    "compile_s",
+    "gflops_per_step",
+    "tflops_per_s",
+    "mfu",
+    "peak_gib",
+    "peak_mib_per_image",
+    "xla_gib",
+    "torch_eager_over_jax",
+    "torch_compile_over_jax",
+    "error",
+)
 # bench/peer_torch.py's row keys; not imported from there, so this process never loads torch.
-PEER_COLUMNS = ("variant", "size", "batch", "dtype", "stride", "step_ms", "images_per_s", "first_step_s", "g_params",
-                "d_params", "error")
+PEER_COLUMNS = (
+    "variant",
+    "size",
+    "batch",
+    "dtype",
+    "stride",
+    "step_ms",
+    "images_per_s",
+    "first_step_s",
+    "g_params",
+    "d_params",
+    "error",
+)
 
 
-def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, *, warmup: int, steps: int,
-              peak_tflops: float | None, compile_only: bool = False) -> dict[str, Any]:
+def bench_jax(
+    config_name: str,
+    size: int,
+    batch: int,
+    dtype: str,
+    stride: int,
+    *,
+    warmup: int,
+    steps: int,
+    peak_tflops: float | None,
+    compile_only: bool = False,
+) -> dict[str, Any]:
     """Compile the sharded step ahead of time (timed), then time `steps` synchronised steps after `warmup`."""
     # Imported here: the parent process only launches children and must not open the GPU itself.
     import jax
@@ -87,8 +124,15 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
     flops = xla_flops(lowered) or compiled_flops
     memory = xla_memory(compiled)
     row = {
-        "framework": "jax", "config": config_name, "size": size, "batch": batch, "dtype": dtype, "stride": stride,
-        "devices": len(jax.devices()), "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind,
+        "framework": "jax",
+        "config": config_name,
+        "size": size,
+        "batch": batch,
+        "dtype": dtype,
+        "stride": stride,
+        "devices": len(jax.devices()),
+        "backend": jax.default_backend(),
+        "device_kind": jax.devices()[0].device_kind,
         "jax": jax.__version__,
         "compile_s": compile_s,
         "flops_per_step": flops,
@@ -110,19 +154,21 @@ def bench_jax(config_name: str, size: int, batch: int, dtype: str, stride: int, 
     t = time_calls(run, jax.block_until_ready, warmup=warmup, steps=steps)
     seconds = t["median_s"]
     peak = device_peak_bytes()
-    row.update({
-        **t,
-        "step_ms": 1e3 * seconds,
-        "images_per_s": batch / seconds,
-        "tflops_per_s": flops / seconds / 1e12 if flops else None,
-        "peak_tflops": peak_tflops,
-        "mfu": mfu(flops, seconds, peak_tflops),
-        "peak_bytes": peak,
-        "peak_gib": peak / 2**30 if peak else None,
-        # The whole process's peak (parameters and optimiser state included) over the images in the batch.
-        "peak_mib_per_image": peak / 2**20 / batch if peak else None,
-        "final_metrics": {k: float(v) for k, v in cell["metrics"].items()},  # from the last timed step
-    })
+    row.update(
+        {
+            **t,
+            "step_ms": 1e3 * seconds,
+            "images_per_s": batch / seconds,
+            "tflops_per_s": flops / seconds / 1e12 if flops else None,
+            "peak_tflops": peak_tflops,
+            "mfu": mfu(flops, seconds, peak_tflops),
+            "peak_bytes": peak,
+            "peak_gib": peak / 2**30 if peak else None,
+            # The whole process's peak (parameters and optimiser state included) over the images in the batch.
+            "peak_mib_per_image": peak / 2**20 / batch if peak else None,
+            "final_metrics": {k: float(v) for k, v in cell["metrics"].items()},  # from the last timed step
+        }
+    )
     return row
 
 
@@ -145,13 +191,30 @@ def _child_rows(cmd: list[str], timeout: float | None, timeout_note: str = "") -
             return f"{type(e).__name__}: {e}"
 
 
-def run_child(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, peak: float | None,
-              timeout: float | None) -> dict[str, Any]:
+def run_child(
+    args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, peak: float | None, timeout: float | None
+) -> dict[str, Any]:
     """`bench_jax` for one configuration in a fresh process (its own peak-memory counter; an OOM or a crash
     there is this row's error, not the run's end)."""
-    cmd = [sys.executable, __file__, "--child", "--config", args.config, "--sizes", str(size),
-           "--batches", str(batch), "--dtypes", dtype, "--strides", str(stride), "--warmup", str(args.warmup),
-           "--steps", str(args.steps)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--config",
+        args.config,
+        "--sizes",
+        str(size),
+        "--batches",
+        str(batch),
+        "--dtypes",
+        dtype,
+        "--strides",
+        str(stride),
+        "--warmup",
+        str(args.warmup),
+        "--steps",
+        str(args.steps),
+    ]
     if peak:
         cmd += ["--peak-tflops", str(peak)]
     if args.compile_only:
@@ -167,8 +230,17 @@ def child_main(args: argparse.Namespace) -> int:
     error so the parent can tell it from a crash."""
     size, batch, dtype, stride = config_grid(args.sizes, args.batches, args.dtypes, args.strides)[0]
     try:
-        row = bench_jax(args.config, size, batch, dtype, stride, warmup=args.warmup, steps=args.steps,
-                        peak_tflops=args.peak_tflops, compile_only=args.compile_only)
+        row = bench_jax(
+            args.config,
+            size,
+            batch,
+            dtype,
+            stride,
+            warmup=args.warmup,
+            steps=args.steps,
+            peak_tflops=args.peak_tflops,
+            compile_only=args.compile_only,
+        )
     except Exception as e:  # noqa: BLE001 - a configuration that does not fit is a result
         traceback.print_exc()
         row = {**_jax_key(args, size, batch, dtype, stride), "error": error_text(e)}
@@ -176,8 +248,9 @@ def child_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int,
-             budget: Budget) -> list[dict[str, Any]]:
+def run_peer(
+    args: argparse.Namespace, size: int, batch: int, dtype: str, stride: int, budget: Budget
+) -> list[dict[str, Any]]:
     """The PyTorch step for the same configuration, each variant in a child process of its own on the same
     device, so a `torch.compile` that runs past its time limit cannot take the eager result with it."""
     rows = []
@@ -185,9 +258,26 @@ def run_peer(args: argparse.Namespace, size: int, batch: int, dtype: str, stride
         if budget.left() <= 0:
             rows.append({"framework": "torch", "variant": variant, "error": Budget.SPENT})
             continue
-        cmd = [sys.executable, str(PEER), "--config", args.config, "--size", str(size), "--batch", str(batch),
-               "--dtype", dtype, "--stride", str(stride), "--variants", variant,
-               "--warmup", str(args.warmup), "--steps", str(args.steps)]
+        cmd = [
+            sys.executable,
+            str(PEER),
+            "--config",
+            args.config,
+            "--size",
+            str(size),
+            "--batch",
+            str(batch),
+            "--dtype",
+            dtype,
+            "--stride",
+            str(stride),
+            "--variants",
+            variant,
+            "--warmup",
+            str(args.warmup),
+            "--steps",
+            str(args.steps),
+        ]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         result = _child_rows(cmd, budget.timeout(args.peer_timeout))
@@ -206,19 +296,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strides", "--stride", default="16,8")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--quick", action="store_true",
-                   help="CPU-sized: ResNet-50 at 128 px, batch 2, float32, stride 16, 2 warm-up + 5 timed steps")
-    p.add_argument("--peak-tflops", type=float, default=None,
-                   help="device peak for MFU (H100 SXM dense bf16: 989); used for float32 too unless given below")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="CPU-sized: ResNet-50 at 128 px, batch 2, float32, stride 16, 2 warm-up + 5 timed steps",
+    )
+    p.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="device peak for MFU (H100 SXM dense bf16: 989); used for float32 too unless given below",
+    )
     p.add_argument("--peak-tflops-fp32", type=float, default=None, help="peak for float32 rows (H100 TF32: 495)")
     p.add_argument("--peer", action="store_true", help="also time the PyTorch step (bench/peer_torch.py)")
     p.add_argument("--peer-variants", default="eager,compile")
     p.add_argument("--peer-timeout", type=float, default=1800, help="seconds for each PyTorch variant")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the peer (default: all cores)")
-    p.add_argument("--compile-only", action="store_true",
-                   help="compile each configuration and report XLA's FLOPs and memory estimate, without running")
-    p.add_argument("--budget-s", type=float, default=None,
-                   help="wall-clock budget: configurations that would start after it are skipped")
+    p.add_argument(
+        "--compile-only",
+        action="store_true",
+        help="compile each configuration and report XLA's FLOPs and memory estimate, without running",
+    )
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="wall-clock budget: configurations that would start after it are skipped",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)

@@ -44,8 +44,10 @@ def batches(config, n, pools=None, batch=4, seed=0, start_step=0, host=(0, 1)):
 def sample_hashes(batch) -> list[str]:
     """One digest per sample over all of its arrays (NumPy or jax), so samples can be matched one by one."""
     keys = sorted(batch)
-    return [hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
-            for i in range(len(batch[keys[0]]))]
+    return [
+        hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
+        for i in range(len(batch[keys[0]]))
+    ]
 
 
 def write_image(path: Path, arr: np.ndarray) -> None:
@@ -75,5 +77,7 @@ def downscaled_photo(shared_data, name: str, trimap_dir: str, height: int):
     image, trimap = read_rgb(root / "image" / f"{name}.png"), read_trimap(root / trimap_dir / f"{name}.png")
     h, w = trimap.shape
     size = (round(w * height / h), height)
-    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-            cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST))
+    return (
+        cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+        cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST),
+    )

@@ -17,8 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def bench(script: str, *args: str, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, f"bench/{script}", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=check)
+    return subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
 
 
 def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
@@ -26,8 +32,28 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     # 66 px is not a multiple of 32: that configuration must come back as an error row, the next one must run.
     # The PyTorch peer where the torch extra is installed (Python 3.11 here; no torch wheel for 3.12).
     peer = ["--peer", "--peer-variants", "eager"] if importlib.util.find_spec("torch") else []
-    done = bench("train_step.py", "--config", "test", "--sizes", "66,64", "--batches", "2", "--dtypes", "float32",
-                 "--strides", "16", "--warmup", "1", "--steps", "3", "--peak-tflops", "2", *peer, "--out", str(out))
+    done = bench(
+        "train_step.py",
+        "--config",
+        "test",
+        "--sizes",
+        "66,64",
+        "--batches",
+        "2",
+        "--dtypes",
+        "float32",
+        "--strides",
+        "16",
+        "--warmup",
+        "1",
+        "--steps",
+        "3",
+        "--peak-tflops",
+        "2",
+        *peer,
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     bad, good = result["rows"]
@@ -43,8 +69,13 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     assert good["tflops_per_s"] == pytest.approx(flops / seconds / 1e12)
     assert good["mfu"] == pytest.approx(flops / seconds / 2e12)
     memory = good["xla_memory"]
-    assert good["xla_gib"] * 2**30 == memory["argument_size_in_bytes"] + memory["temp_size_in_bytes"] + \
-        memory["output_size_in_bytes"] - memory["alias_size_in_bytes"]
+    assert (
+        good["xla_gib"] * 2**30
+        == memory["argument_size_in_bytes"]
+        + memory["temp_size_in_bytes"]
+        + memory["output_size_in_bytes"]
+        - memory["alias_size_in_bytes"]
+    )
     assert all(abs(v) < 1e3 for v in good["final_metrics"].values())  # finite losses from the last timed step
     if peer:
         # PyTorch has no multiple-of-32 rule, so it runs at 66 px too; a ratio needs both sides.
@@ -64,8 +95,24 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
 
 def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
-    done = bench("train_step.py", "--config", "test", "--sizes", "64", "--batches", "1,2", "--dtypes", "float32",
-                 "--strides", "16", "--budget-s", "0", "--out", str(out), timeout=120)
+    done = bench(
+        "train_step.py",
+        "--config",
+        "test",
+        "--sizes",
+        "64",
+        "--batches",
+        "1,2",
+        "--dtypes",
+        "float32",
+        "--strides",
+        "16",
+        "--budget-s",
+        "0",
+        "--out",
+        str(out),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert [r["batch"] for r in rows] == [1, 2]
@@ -74,8 +121,25 @@ def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
 
 def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
     out = tmp_path / "inference.json"
-    done = bench("inference.py", "--config", "test", "--stride", "16", "--sizes", "64x96", "--dtypes", "float32",
-                 "--mixed", "64x96,60x90,64x64", "--warmup", "1", "--repeats", "2", "--out", str(out))
+    done = bench(
+        "inference.py",
+        "--config",
+        "test",
+        "--stride",
+        "16",
+        "--sizes",
+        "64x96",
+        "--dtypes",
+        "float32",
+        "--mixed",
+        "64x96,60x90,64x64",
+        "--warmup",
+        "1",
+        "--repeats",
+        "2",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(out.read_text())
     (row,) = data["rows"]
@@ -95,7 +159,7 @@ import sys
 sys.argv = ["train_step.py"]
 from bench import train_step
 train_step.main(["--child", "--config", "test", "--sizes", "64", "--batches", "1", "--dtypes", "float32",
-                 "--strides", "16", "--warmup", "0", "--steps", "1", "--out", {str(tmp_path / 'row.json')!r}])
+                 "--strides", "16", "--warmup", "0", "--steps", "1", "--out", {str(tmp_path / "row.json")!r}])
 import bench.inference
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & {{"tensorflow", "tensorflow_datasets", "torch"}})
 assert not loaded, loaded
@@ -109,12 +173,18 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
     # The GPU suite times torch.compile in its own part (bench/peer_torch.py): the report must pair it with
     # the JAX row of the same configuration, and with no other.
     key = {"config": "default", "size": 320, "batch": 32, "dtype": "bfloat16", "stride": 16}
-    jax_rows = [{**key, "median_s": 0.02, "step_ms": 20.0, "device_kind": "H100"},
-                {**key, "stride": 8, "median_s": 0.04, "step_ms": 40.0, "device_kind": "H100"}]
-    (tmp_path / "a.json").write_text(json.dumps({"bench": "train_step", "rows": jax_rows, "peer_rows": [
-        {**key, "variant": "eager", "median_s": 0.03}]}))
-    (tmp_path / "b.json").write_text(json.dumps({"bench": "peer_torch", "rows": [
-        {**key, "variant": "compile", "median_s": 0.05}]}))
+    jax_rows = [
+        {**key, "median_s": 0.02, "step_ms": 20.0, "device_kind": "H100"},
+        {**key, "stride": 8, "median_s": 0.04, "step_ms": 40.0, "device_kind": "H100"},
+    ]
+    (tmp_path / "a.json").write_text(
+        json.dumps(
+            {"bench": "train_step", "rows": jax_rows, "peer_rows": [{**key, "variant": "eager", "median_s": 0.03}]}
+        )
+    )
+    (tmp_path / "b.json").write_text(
+        json.dumps({"bench": "peer_torch", "rows": [{**key, "variant": "compile", "median_s": 0.05}]})
+    )
     report = bench("report.py", str(tmp_path), check=True).stdout
     os16, os8 = [line.split("|") for line in report.splitlines() if line.startswith("| H100")]
     eager, compiled = -4, -3  # the two ratio columns
@@ -124,10 +194,17 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
 
 def test_gpu_suite_script_runs_and_skips_every_part_without_budget(tmp_path: Path) -> None:
     # The suite is meant for one unattended device call: catch shell errors (set -u, quoting) here, cheaply.
-    env = {**os.environ, "CONFIG": "test", "SIZE": "64", "BUDGET_S": "0", "OUT": str(tmp_path),
-           "PYTHON": sys.executable}
-    done = subprocess.run(["bash", "bench/gpu_suite.sh"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    env = {
+        **os.environ,
+        "CONFIG": "test",
+        "SIZE": "64",
+        "BUDGET_S": "0",
+        "OUT": str(tmp_path),
+        "PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        ["bash", "bench/gpu_suite.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     skipped = [line for line in done.stdout.splitlines() if line.endswith("skipped, budget spent")]
     assert len(skipped) == 7

@@ -24,12 +24,14 @@ CHATTER = re.compile(r"^(INFO\b|I\d{4} )|absl|orbax|oneDNN|libtpu|xla_bridge", r
 
 def run_cli(args: list[str], verbose: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run `python ARGS` in the repository as a user would: no log-level variables of the test session."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_CPP_MIN_LOG_LEVEL", "JAX_PLATFORMS", "ALPHAGAN_VERBOSE")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "JAX_PLATFORMS", "ALPHAGAN_VERBOSE")
+    }
     if verbose:
         env["ALPHAGAN_VERBOSE"] = "1"
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_quiet(proc: subprocess.CompletedProcess) -> None:
@@ -65,8 +67,16 @@ def test_set(tmp_path) -> Path:
 
 
 def test_predict_is_quiet_unless_verbose(trained_workdir, test_set, tmp_path):
-    args = ["-m", "alphagan_jax.predict", "--workdir", str(trained_workdir),
-            "--image", str(test_set / "image" / "a.png"), "--trimap", str(test_set / "trimap" / "a.png")]
+    args = [
+        "-m",
+        "alphagan_jax.predict",
+        "--workdir",
+        str(trained_workdir),
+        "--image",
+        str(test_set / "image" / "a.png"),
+        "--trimap",
+        str(test_set / "trimap" / "a.png"),
+    ]
     quiet = run_cli([*args, "--out", str(tmp_path / "quiet")])
     assert quiet.returncode == 0, quiet.stderr
     assert_quiet(quiet)
@@ -75,23 +85,62 @@ def test_predict_is_quiet_unless_verbose(trained_workdir, test_set, tmp_path):
     verbose = run_cli([*args, "--out", str(tmp_path / "verbose")], verbose=True)
     assert verbose.returncode == 0 and CHATTER.search(verbose.stderr), verbose.stderr
     # A folder with a corrupt photo: the others are written, the bad one is named, status 1.
-    folder = run_cli(["-m", "alphagan_jax.predict", "--workdir", str(trained_workdir), "--image-dir",
-                      str(test_set / "image"), "--trimap-dir", str(test_set / "trimap"), "--out",
-                      str(tmp_path / "folder")])
+    folder = run_cli(
+        [
+            "-m",
+            "alphagan_jax.predict",
+            "--workdir",
+            str(trained_workdir),
+            "--image-dir",
+            str(test_set / "image"),
+            "--trimap-dir",
+            str(test_set / "trimap"),
+            "--out",
+            str(tmp_path / "folder"),
+        ]
+    )
     assert folder.returncode == 1 and "c.png" in folder.stderr
     assert_quiet(folder)
     assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == [
-        "a.alpha.png", "a.cutout.png", "b.alpha.png", "b.cutout.png"]
+        "a.alpha.png",
+        "a.cutout.png",
+        "b.alpha.png",
+        "b.cutout.png",
+    ]
 
 
 def test_evaluate_is_quiet_and_exits_1_when_an_image_failed(trained_workdir, test_set, tmp_path):
-    proc = run_cli(["evaluate.py", "--workdir", str(trained_workdir), "--data", "folder", "--data-path",
-                    str(test_set), "--out", str(tmp_path / "eval"), "--workers", "1"])
+    proc = run_cli(
+        [
+            "evaluate.py",
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            "folder",
+            "--data-path",
+            str(test_set),
+            "--out",
+            str(tmp_path / "eval"),
+            "--workers",
+            "1",
+        ]
+    )
     assert proc.returncode == 1 and "c.png" in proc.stderr, proc.stderr
     assert_quiet(proc)
     assert "2/3 images scored" in proc.stdout
-    missing = run_cli(["evaluate.py", "--workdir", str(tmp_path / "nothing"), "--data", "folder",
-                       "--data-path", str(test_set), "--out", str(tmp_path / "eval2")])
+    missing = run_cli(
+        [
+            "evaluate.py",
+            "--workdir",
+            str(tmp_path / "nothing"),
+            "--data",
+            "folder",
+            "--data-path",
+            str(test_set),
+            "--out",
+            str(tmp_path / "eval2"),
+        ]
+    )
     assert missing.returncode == 2 and "nothing" in missing.stderr
     assert_quiet(missing)
 
@@ -101,13 +150,21 @@ def test_train_is_quiet(trained_workdir, tmp_path):
     # (compiled once per session: the persistent cache), validation and two saves.
     workdir = tmp_path / "run"
     shutil.copytree(trained_workdir, workdir)
-    proc = run_cli(["train.py", "--config", "configs/test.py", "--workdir", str(workdir),
-                    "--config.train.num_steps=3"])
+    proc = run_cli(["train.py", "--config", "configs/test.py", "--workdir", str(workdir), "--config.train.num_steps=3"])
     assert proc.returncode == 0, proc.stderr
     assert_quiet(proc)
     assert "resumed from" in proc.stderr + proc.stdout and (workdir / "checkpoints" / "3").is_dir()
-    bad = run_cli(["train.py", "--config", "configs/test.py", "--workdir", str(tmp_path / "bad"),
-                   "--config.data.source=folder", f"--config.data.path={tmp_path / 'no_such_data'}"])
+    bad = run_cli(
+        [
+            "train.py",
+            "--config",
+            "configs/test.py",
+            "--workdir",
+            str(tmp_path / "bad"),
+            "--config.data.source=folder",
+            f"--config.data.path={tmp_path / 'no_such_data'}",
+        ]
+    )
     assert bad.returncode == 1 and "no_such_data" in bad.stderr
     assert_quiet(bad)
 
@@ -119,15 +176,31 @@ def test_weights_is_quiet(tmp_path):
     state = {k: rng.standard_normal(s, np.float32) for k, s in _expected_shapes().items()}
     state = {k: np.abs(v) if k.endswith("running_var") else v for k, v in state.items()}
     np.savez(tmp_path / "resnet50.npz", **state)
-    proc = run_cli(["-m", "alphagan_jax.weights", "--torchvision", str(tmp_path / "resnet50.npz"),
-                    "--out", str(tmp_path / "weights")])
+    proc = run_cli(
+        [
+            "-m",
+            "alphagan_jax.weights",
+            "--torchvision",
+            str(tmp_path / "resnet50.npz"),
+            "--out",
+            str(tmp_path / "weights"),
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     assert_quiet(proc)
     assert (tmp_path / "weights" / "encoder").is_dir()
     del state["conv1.weight"]
     np.savez(tmp_path / "broken.npz", **state)
-    bad = run_cli(["-m", "alphagan_jax.weights", "--torchvision", str(tmp_path / "broken.npz"),
-                   "--out", str(tmp_path / "weights2")])
+    bad = run_cli(
+        [
+            "-m",
+            "alphagan_jax.weights",
+            "--torchvision",
+            str(tmp_path / "broken.npz"),
+            "--out",
+            str(tmp_path / "weights2"),
+        ]
+    )
     assert bad.returncode == 2 and "conv1.weight" in bad.stderr
     assert_quiet(bad)
 
@@ -135,13 +208,24 @@ def test_weights_is_quiet(tmp_path):
 def test_data_tools_are_quiet(tmp_path):
     write_image(tmp_path / "alpha" / "good.png", (_trimap(30, 30) > 0).astype(np.uint8) * 255)
     (tmp_path / "alpha" / "bad.png").write_bytes(b"corrupt")
-    trimaps = run_cli(["-m", "alphagan_jax.data.trimap", "--alpha", str(tmp_path / "alpha"), "--out",
-                       str(tmp_path / "trimaps")])
+    trimaps = run_cli(
+        ["-m", "alphagan_jax.data.trimap", "--alpha", str(tmp_path / "alpha"), "--out", str(tmp_path / "trimaps")]
+    )
     assert trimaps.returncode == 1 and "bad.png" in trimaps.stderr
     assert_quiet(trimaps)
     assert (tmp_path / "trimaps" / "good.png").is_file()
-    preview = run_cli(["-m", "alphagan_jax.data.preview", "--config", "configs/test.py", "--out",
-                       str(tmp_path / "grid.png"), "--num", "2"])
+    preview = run_cli(
+        [
+            "-m",
+            "alphagan_jax.data.preview",
+            "--config",
+            "configs/test.py",
+            "--out",
+            str(tmp_path / "grid.png"),
+            "--num",
+            "2",
+        ]
+    )
     assert preview.returncode == 0, preview.stderr
     assert_quiet(preview)
     assert (tmp_path / "grid.png").is_file()
@@ -151,8 +235,9 @@ def test_data_tools_are_quiet(tmp_path):
     fgs = run_cli(["-m", "alphagan_jax.data.foregrounds", "--data", str(photos), "--out", str(tmp_path / "set")])
     assert fgs.returncode == 0, fgs.stderr
     assert_quiet(fgs)
-    missing = run_cli(["-m", "alphagan_jax.data.foregrounds", "--data", str(tmp_path / "none"), "--out",
-                       str(tmp_path / "set2")])
+    missing = run_cli(
+        ["-m", "alphagan_jax.data.foregrounds", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "set2")]
+    )
     assert missing.returncode == 2 and "none" in missing.stderr
     assert_quiet(missing)
 

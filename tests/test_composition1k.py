@@ -57,8 +57,9 @@ def adobe_script(fg_path: Path, a_path: Path, bg_paths: list[Path]) -> list[np.n
     return outs
 
 
-def write_test_set(root: Path, fgs: dict[str, tuple[Image.Image, Image.Image, Image.Image]],
-                   bgs: list[Image.Image]) -> tuple[Path, Path]:
+def write_test_set(
+    root: Path, fgs: dict[str, tuple[Image.Image, Image.Image, Image.Image]], bgs: list[Image.Image]
+) -> tuple[Path, Path]:
     """Adobe's layout: Test_set/{test_fg_names,test_bg_names}.txt, 'Adobe-licensed images'/{fg,alpha,trimaps}
     (PNG), and the backgrounds as JPEGs in a VOC-like folder, listed in an order that is not the folders'."""
     test_set, voc = root / "Combined_Dataset" / "Test_set", root / "VOC2012" / "JPEGImages"
@@ -78,8 +79,10 @@ def write_test_set(root: Path, fgs: dict[str, tuple[Image.Image, Image.Image, Im
 
 def read_manifest(out: Path) -> dict[str, tuple[int, int, str]]:
     with open(out / "MANIFEST.tsv", newline="") as f:
-        return {r["path"]: (int(r["width"]), int(r["height"]), r["sha256_of_pixels"])
-                for r in csv.DictReader(f, delimiter="\t")}
+        return {
+            r["path"]: (int(r["width"]), int(r["height"]), r["sha256_of_pixels"])
+            for r in csv.DictReader(f, delimiter="\t")
+        }
 
 
 def final_files(out: Path) -> list[Path]:
@@ -107,9 +110,11 @@ def tiny_set(tmp_path):
     foreground 4 JPEG backgrounds: colour and greyscale, smaller than the foreground (one on one side only,
     the bicubic branch) and larger (the crop)."""
     rng = np.random.default_rng(0)
-    fgs = {"rgb_fg.png": tiny_foreground(rng, 23, 17, "RGB", "RGB"),
-           "rgba_fg.png": tiny_foreground(rng, 23, 17, "RGBA", "L"),
-           "palette.png": tiny_foreground(rng, 19, 21, "P", "RGB")}
+    fgs = {
+        "rgb_fg.png": tiny_foreground(rng, 23, 17, "RGB", "RGB"),
+        "rgba_fg.png": tiny_foreground(rng, 23, 17, "RGBA", "L"),
+        "palette.png": tiny_foreground(rng, 19, 21, "P", "RGB"),
+    }
     sizes = [(9, 7), (40, 30), (11, 25), (31, 18)]  # (w, h): smaller, larger, smaller in w only, larger
     bgs = []
     for k in range(len(fgs) * 4):
@@ -127,7 +132,7 @@ def test_composites_equal_adobe_script_pixel_for_pixel(tiny_set, tmp_path):
     bg_names = (test_set / "test_bg_names.txt").read_text().split()
     assert any(Image.open(voc / n).mode == "L" for n in bg_names)
     for k, name in enumerate(fgs):
-        bgs = [voc / n for n in bg_names[4 * k:4 * k + 4]]
+        bgs = [voc / n for n in bg_names[4 * k : 4 * k + 4]]
         expected = adobe_script(test_set / ADOBE / "fg" / name, test_set / ADOBE / "alpha" / name, bgs)
         alpha = np.asarray(Image.open(test_set / ADOBE / "alpha" / name))
         alpha = alpha if alpha.ndim == 2 else alpha[:, :, 0]
@@ -140,8 +145,9 @@ def test_composites_equal_adobe_script_pixel_for_pixel(tiny_set, tmp_path):
             assert (out / "trimaps" / f"{stem}.png").is_file()
     # The manifest: every output once, with the sha256 of its decoded pixels.
     rows = read_manifest(out)
-    assert sorted(rows) == sorted(str(p.relative_to(out)) for p in final_files(out)
-                                  if p.parent.name in ("merged", "alpha_copy", "trimaps"))
+    assert sorted(rows) == sorted(
+        str(p.relative_to(out)) for p in final_files(out) if p.parent.name in ("merged", "alpha_copy", "trimaps")
+    )
     for rel, (w, h, sha) in rows.items():
         pixels = np.asarray(Image.open(out / rel))
         assert (w, h) == (pixels.shape[1], pixels.shape[0])
@@ -282,8 +288,11 @@ def test_real_photos_build_and_evaluate(shared_data, tmp_path, trained_workdir):
     for name in ("GT01", "GT13"):
         image, alpha, trimap = (Image.open(am / sub / f"{name}.png") for sub in ("image", "alpha", "trimap"))
         size = (image.width // 5, image.height // 5)  # small: evaluated at full resolution on the CPU
-        fgs[f"{name}.png"] = (image.resize(size, Image.BICUBIC), alpha.resize(size, Image.BILINEAR),
-                              trimap.resize(size, Image.NEAREST))
+        fgs[f"{name}.png"] = (
+            image.resize(size, Image.BICUBIC),
+            alpha.resize(size, Image.BILINEAR),
+            trimap.resize(size, Image.NEAREST),
+        )
     photos = sorted(p for p in (shared_data / "backgrounds").iterdir() if p.suffix in (".png", ".jpg"))
     bgs = []
     for k in range(40):
@@ -291,14 +300,29 @@ def test_real_photos_build_and_evaluate(shared_data, tmp_path, trained_workdir):
         side = (100, 250)[k % 2]  # below and above the foregrounds' 160 px: both branches
         bgs.append(photo.resize((side, side * 3 // 4), Image.BILINEAR))
     test_set, voc = write_test_set(tmp_path, fgs, bgs)
-    assert (test_set / ADOBE / "alpha" / "GT01.png").exists() and Image.open(test_set / ADOBE / "alpha" /
-                                                                             "GT01.png").mode == "RGB"
+    assert (test_set / ADOBE / "alpha" / "GT01.png").exists() and Image.open(
+        test_set / ADOBE / "alpha" / "GT01.png"
+    ).mode == "RGB"
     out = tmp_path / "Composition-1k"
     assert main(["--test-set", str(test_set), "--voc", str(voc), "--out", str(out), "--workers", "2"]) == 0
     assert len(read_manifest(out)) == 3 * 40
     results = tmp_path / "results"
-    rc = evaluate.main(["--workdir", str(trained_workdir), "--data", "composition1k", "--data-path", str(out),
-                        "--out", str(results), "--bucket", "64", "--workers", "1"])
+    rc = evaluate.main(
+        [
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            "composition1k",
+            "--data-path",
+            str(out),
+            "--out",
+            str(results),
+            "--bucket",
+            "64",
+            "--workers",
+            "1",
+        ]
+    )
     assert rc == 0
     summary = json.loads((results / "summary.json").read_text())
     assert summary["num_images"] == summary["num_scored"] == 40

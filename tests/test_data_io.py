@@ -56,9 +56,7 @@ def test_trimap_palette_and_unknown_values(tmp_path, shared_data, caplog):
         np.testing.assert_array_equal(read_trimap(tmp_path / "t127.png"), [[0, 128, 255, 128]])
     assert "t127.png" in caplog.text
     write_png(tmp_path / "t102.png", np.array([[0, 102, 255, 100, 250]], np.uint8))
-    np.testing.assert_array_equal(
-        read_trimap(tmp_path / "t102.png", unknown_value=102), [[0, 128, 255, 128, 255]]
-    )
+    np.testing.assert_array_equal(read_trimap(tmp_path / "t102.png", unknown_value=102), [[0, 128, 255, 128, 255]])
 
 
 def test_errors_name_the_file(tmp_path):

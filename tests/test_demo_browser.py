@@ -71,9 +71,14 @@ def server(trained_workdir, tmp_path):
     port = _free_port()
     log = open(tmp_path / "server.log", "w")
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "alphagan_jax.demo", "--model", str(trained_workdir),
-                             "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphagan_jax.demo", "--model", str(trained_workdir), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 240
@@ -99,8 +104,7 @@ def server(trained_workdir, tmp_path):
 
 
 def _status_has(page, text: str) -> None:
-    page.wait_for_function("t => document.querySelector('#status').innerText.includes(t)", arg=text,
-                           timeout=WAIT_MS)
+    page.wait_for_function("t => document.querySelector('#status').innerText.includes(t)", arg=text, timeout=WAIT_MS)
 
 
 def _replace_upload(page, elem_id: str, path: Path) -> None:
@@ -119,8 +123,9 @@ def _download(page, kind: str, folder: Path) -> Path:
     return path
 
 
-def test_page_mattes_like_predict_paints_and_reports_bad_uploads(browser, server, shared_data, trained_workdir,
-                                                                 tmp_path):
+def test_page_mattes_like_predict_paints_and_reports_bad_uploads(
+    browser, server, shared_data, trained_workdir, tmp_path
+):
     data = shared_data / "alphamatting"
     photo, trimap = data / "image" / f"{PHOTO}.png", data / "trimap" / f"{PHOTO}.png"
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -140,9 +145,26 @@ def test_page_mattes_like_predict_paints_and_reports_bad_uploads(browser, server
 
     # predict on the same files, with the page's bucket, background and refinement.
     cli = tmp_path / "predict"
-    assert predict_main(["--workdir", str(trained_workdir), "--image", str(photo), "--trimap", str(trimap),
-                         "--bucket", "64", "--background", COLOUR, "--out", str(cli),
-                         "--refine" if REFINE_BY_DEFAULT else "--no-refine"]) == 0
+    assert (
+        predict_main(
+            [
+                "--workdir",
+                str(trained_workdir),
+                "--image",
+                str(photo),
+                "--trimap",
+                str(trimap),
+                "--bucket",
+                "64",
+                "--background",
+                COLOUR,
+                "--out",
+                str(cli),
+                "--refine" if REFINE_BY_DEFAULT else "--no-refine",
+            ]
+        )
+        == 0
+    )
     for kind in ("alpha", "cutout", "composite"):
         assert got[kind].read_bytes() == (cli / f"{kind}.png").read_bytes(), f"{kind}.png differs from predict's"
     assert (io.read_trimap(got["trimap"]) == io.read_trimap(trimap)).all()

@@ -22,8 +22,14 @@ def _layer(shape, strokes):
 
 def test_strokes_set_their_class_and_unpainted_pixels_keep_the_base():
     base = np.full((8, 10), BG, np.uint8)
-    layer = _layer((8, 10), [((slice(0, 2), slice(None)), FG, 255), ((slice(4, 6), slice(2, 5)), UNKNOWN, 128),
-                             ((slice(7, 8), slice(None)), FG, 10)])  # too faint to count as paint
+    layer = _layer(
+        (8, 10),
+        [
+            ((slice(0, 2), slice(None)), FG, 255),
+            ((slice(4, 6), slice(2, 5)), UNKNOWN, 128),
+            ((slice(7, 8), slice(None)), FG, 10),
+        ],
+    )  # too faint to count as paint
     out = apply_strokes(base, layer)
     assert (out[:2] == FG).all() and (out[4:6, 2:5] == UNKNOWN).all()
     assert (out[2:4] == BG).all() and (out[7] == BG).all() and (out[4:6, 5:] == BG).all()
@@ -117,7 +123,25 @@ def test_a_request_writes_what_predict_writes(tmp_path, monkeypatch):
     import alphagan_jax.predict as predict
 
     monkeypatch.setattr(predict, "_load_predictor", lambda args: (_Stub(), 0))
-    assert predict_main(["--workdir", str(tmp_path), "--image", str(photo), "--mask", str(mask_path),
-                         "--band", "3", "--background", spec, "--out", str(tmp_path / "cli"), "--no-refine"]) == 0
+    assert (
+        predict_main(
+            [
+                "--workdir",
+                str(tmp_path),
+                "--image",
+                str(photo),
+                "--mask",
+                str(mask_path),
+                "--band",
+                "3",
+                "--background",
+                spec,
+                "--out",
+                str(tmp_path / "cli"),
+                "--no-refine",
+            ]
+        )
+        == 0
+    )
     for kind in ("alpha", "cutout", "trimap", "composite"):
         assert result.paths[kind].read_bytes() == (tmp_path / "cli" / f"{kind}.png").read_bytes(), kind

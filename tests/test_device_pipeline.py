@@ -51,8 +51,10 @@ def _config(root, **overrides):
 def _batches(config, n, batch=4, seed=0, start_step=0, host=(0, 1)):
     """helpers.batches (the data package's make_train_iterator, which picks this pipeline by
     data.pipeline), as NumPy."""
-    return [{k: np.asarray(v) for k, v in b.items()}
-            for b in batches(config, n, batch=batch, seed=seed, start_step=start_step, host=host)]
+    return [
+        {k: np.asarray(v) for k, v in b.items()}
+        for b in batches(config, n, batch=batch, seed=seed, start_step=start_step, host=host)
+    ]
 
 
 def test_trimap_matches_opencv_for_every_kernel_pair():
@@ -75,11 +77,11 @@ def test_hue_and_saturation_match_tensorflow():
     rgb = np.random.default_rng(2).random((16, 16, 3), dtype=np.float32)
     rgb[0, :3] = [[0, 0, 0], [1, 1, 1], [0.5, 0.5, 0.5]]  # grey: no hue
     for delta in (-0.3, 0.1, 0.45):
-        np.testing.assert_allclose(dp.adjust_hue(jnp.asarray(rgb), delta), tf.image.adjust_hue(rgb, delta),
-                                   atol=2e-6)
+        np.testing.assert_allclose(dp.adjust_hue(jnp.asarray(rgb), delta), tf.image.adjust_hue(rgb, delta), atol=2e-6)
     for factor in (0.0, 0.6, 1.4):
-        np.testing.assert_allclose(dp.adjust_saturation(jnp.asarray(rgb), factor),
-                                   tf.image.adjust_saturation(rgb, factor), atol=2e-6)
+        np.testing.assert_allclose(
+            dp.adjust_saturation(jnp.asarray(rgb), factor), tf.image.adjust_saturation(rgb, factor), atol=2e-6
+        )
 
 
 def _stack(images):
@@ -97,7 +99,7 @@ def test_crop_at_scale_one_is_the_exact_window_anywhere_in_a_padded_pool():
         h, w = img.shape[:2]
         for top, left in ((0, 0), (h - size, w - size), (h - size, 0), (7, 11)):
             got = dp.crop_resize(stack, i, jnp.int32(top), jnp.int32(left), jnp.int32(size), size, 24)
-            np.testing.assert_allclose(np.asarray(got), img[top:top + size, left:left + size], atol=1e-3)
+            np.testing.assert_allclose(np.asarray(got), img[top : top + size, left : left + size], atol=1e-3)
 
 
 @pytest.mark.parametrize("win, size", [(40, 16), (23, 16), (12, 16)])
@@ -116,8 +118,14 @@ def test_crop_equals_resampling_the_whole_padded_image(win, size):
             got = dp.crop_resize(stack, i, jnp.int32(top), jnp.int32(left), jnp.int32(win), size, 40)
             scale = size / win
             want = jax.image.scale_and_translate(
-                jnp.asarray(padded, jnp.float32), (size, size, 3), (0, 1), jnp.array([scale, scale]),
-                jnp.array([-top * scale, -left * scale]), method="linear", antialias=True)
+                jnp.asarray(padded, jnp.float32),
+                (size, size, 3),
+                (0, 1),
+                jnp.array([scale, scale]),
+                jnp.array([-top * scale, -left * scale]),
+                method="linear",
+                antialias=True,
+            )
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=2e-3, err_msg=f"{i} {top} {left}")
 
 
@@ -136,8 +144,12 @@ def test_batches_are_valid_aligned_composites(tmp_path):
     root = _pools(tmp_path)
     (batch,) = _batches(_config(root, own_bg_prob=0.0), 1, batch=8)
     assert {k: v.shape for k, v in batch.items()} == {
-        "image": (8, 64, 64, 3), "fg": (8, 64, 64, 3), "bg": (8, 64, 64, 3),
-        "alpha": (8, 64, 64, 1), "trimap": (8, 64, 64, 1)}
+        "image": (8, 64, 64, 3),
+        "fg": (8, 64, 64, 3),
+        "bg": (8, 64, 64, 3),
+        "alpha": (8, 64, 64, 1),
+        "trimap": (8, 64, 64, 1),
+    }
     assert all(v.dtype == np.float32 for v in batch.values())
     a, t = batch["alpha"], batch["trimap"]
     assert set(np.unique(t)) <= {0.0, 0.5, 1.0}
@@ -180,8 +192,12 @@ def test_every_foreground_once_per_epoch(tmp_path):
     """Each foreground's blue channel is a constant that names it in any crop: every epoch of 3 samples
     shows the 3 foregrounds once, in an order that changes."""
     root = _pools(tmp_path, n=3)
-    names = np.concatenate([np.round(b["fg"][..., 2].mean(axis=(1, 2)) * 255) for b in _batches(
-        _config(root, own_bg_prob=0.0), 4, batch=3)])
+    names = np.concatenate(
+        [
+            np.round(b["fg"][..., 2].mean(axis=(1, 2)) * 255)
+            for b in _batches(_config(root, own_bg_prob=0.0), 4, batch=3)
+        ]
+    )
     epochs = names.reshape(4, 3)
     assert all(sorted(e) == [40, 80, 120] for e in epochs), epochs
     assert len({tuple(e) for e in epochs}) > 1, epochs
@@ -192,8 +208,14 @@ def test_pool_errors_name_the_key(tmp_path):
     with pytest.raises(ValueError, match="data.decoded_cache_mb"):
         _batches(_config(root, decoded_cache_mb=0), 1)
     with pytest.raises(ValueError, match="data.bg_path"):
-        dp.decode_pools(TrainPools(fg=Pool(arrays=np.zeros((1, 8, 8, 3), np.uint8)),
-                                   alpha=Pool(arrays=np.zeros((1, 8, 8), np.uint8)), bg_tfds="coco/2017"), 100)
+        dp.decode_pools(
+            TrainPools(
+                fg=Pool(arrays=np.zeros((1, 8, 8, 3), np.uint8)),
+                alpha=Pool(arrays=np.zeros((1, 8, 8), np.uint8)),
+                bg_tfds="coco/2017",
+            ),
+            100,
+        )
 
 
 def test_mismatched_foreground_and_alpha_name_both_files(tmp_path):
@@ -219,9 +241,22 @@ def test_train_py_runs_without_tensorflow(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stub.parent), str(REPO_ROOT)])}
     work = tmp_path / "run"
     out = subprocess.run(
-        [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(work),
-         "--config.data.pipeline=jax", "--config.train.num_steps=2", "--config.train.image_every=1"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "train.py",
+            "--config",
+            "configs/test.py",
+            "--workdir",
+            str(work),
+            "--config.data.pipeline=jax",
+            "--config.train.num_steps=2",
+            "--config.train.image_every=1",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [json.loads(r) for r in (work / "metrics.jsonl").read_text().splitlines()]

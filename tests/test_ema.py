@@ -59,8 +59,10 @@ def test_step_keeps_the_average_and_trains_as_without_it():
         for got, want in zip(leaves(with_avg[k + 1].ema), expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     # After two steps the average is not G (else evaluation would read the same thing either way).
-    assert any(not np.allclose(a, b) for a, b in
-               zip(leaves(with_avg[-1].ema["params"]), leaves(with_avg[-1].g.params), strict=True))
+    assert any(
+        not np.allclose(a, b)
+        for a, b in zip(leaves(with_avg[-1].ema["params"]), leaves(with_avg[-1].g.params), strict=True)
+    )
 
 
 def test_checkpoint_holds_the_average_and_a_resume_continues_it(tmp_path):
@@ -93,7 +95,8 @@ def test_checkpoint_holds_the_average_and_a_resume_continues_it(tmp_path):
 def test_turning_the_average_on_at_a_resume_starts_it_from_g(tmp_path):
     config = _config(0.0)
     state, _ = jax.jit(lambda s, b: train_step(s, b, config.train))(
-        create_state(config, jax.random.PRNGKey(0)), random_batch(0))
+        create_state(config, jax.random.PRNGKey(0)), random_batch(0)
+    )
     ckpts = RunCheckpoints(tmp_path)
     ckpts.save(state, config)
     ckpts.wait()

@@ -50,8 +50,21 @@ def write_preds(shared_data, out: Path, sigma: float) -> Path:
 
 
 def score(pred_dir, alpha_dir, trimap_dir, out, *extra) -> tuple[int, dict, list[dict]]:
-    rc = evaluate.main(["--pred-dir", str(pred_dir), "--alpha-dir", str(alpha_dir), "--trimap-dir",
-                        str(trimap_dir), "--out", str(out), "--workers", "1", *extra])
+    rc = evaluate.main(
+        [
+            "--pred-dir",
+            str(pred_dir),
+            "--alpha-dir",
+            str(alpha_dir),
+            "--trimap-dir",
+            str(trimap_dir),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            *extra,
+        ]
+    )
     if rc == 2:  # nothing done; 1 (some images failed) still writes the results
         return rc, {}, []
     return rc, json.loads((out / "summary.json").read_text()), read_csv(out / "metrics.csv")
@@ -151,8 +164,20 @@ def test_model_mode_on_real_images(shared_data, tmp_path, trained_workdir):
     (root / "trimap" / "GT99.png").symlink_to(shared_data / "alphamatting" / "trimap" / "GT01.png")
     (root / "alpha" / "GT99.png").symlink_to(shared_data / "alphamatting" / "alpha" / "GT01.png")
     out = tmp_path / "out"
-    args = ["--workdir", str(trained_workdir), "--data", "alphamatting", "--data-path", str(root),
-            "--out", str(out), "--bucket", "128", "--workers", "2"]
+    args = [
+        "--workdir",
+        str(trained_workdir),
+        "--data",
+        "alphamatting",
+        "--data-path",
+        str(root),
+        "--out",
+        str(out),
+        "--bucket",
+        "128",
+        "--workers",
+        "2",
+    ]
     rc = evaluate.main(args)
     assert rc == 1  # GT99 failed
     summary = json.loads((out / "summary.json").read_text())
@@ -197,15 +222,41 @@ def test_evaluate_arrays_matches_direct_metrics():
 def test_no_checkpoint_is_a_clear_error(tmp_path, capsys, shared_data):
     empty = tmp_path / "run"
     empty.mkdir()
-    rc = evaluate.main(["--workdir", str(empty), "--data", "alphamatting", "--data-path",
-                        str(shared_data / "alphamatting"), "--out", str(tmp_path / "out"), "--num", "1"])
+    rc = evaluate.main(
+        [
+            "--workdir",
+            str(empty),
+            "--data",
+            "alphamatting",
+            "--data-path",
+            str(shared_data / "alphamatting"),
+            "--out",
+            str(tmp_path / "out"),
+            "--num",
+            "1",
+        ]
+    )
     assert rc == 2 and str(empty) in capsys.readouterr().err
 
 
 def test_model_mode_synthetic_needs_no_files(tmp_path, trained_workdir):
     out = tmp_path / "out"
-    rc = evaluate.main(["--workdir", str(trained_workdir), "--data", "synthetic", "--num", "2",
-                        "--out", str(out), "--workers", "1", "--bucket", "32"])
+    rc = evaluate.main(
+        [
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            "synthetic",
+            "--num",
+            "2",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--bucket",
+            "32",
+        ]
+    )
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["num_images"] == 2 and summary["num_compiles"] == 1

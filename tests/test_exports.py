@@ -37,8 +37,12 @@ def test_onnx_matches_model_alpha(model, photo, tmp_path: Path) -> None:
     h, w = bucket_shape(*trimap.shape)
     model_dir = tmp_path / "model"
     model.save(model_dir)
-    assert main(["--model", str(model_dir), "--out", str(tmp_path / "onnx"), "--format", "onnx",
-                 "--onnx-sizes", f"{h}x{w}"]) == 0
+    assert (
+        main(
+            ["--model", str(model_dir), "--out", str(tmp_path / "onnx"), "--format", "onnx", "--onnx-sizes", f"{h}x{w}"]
+        )
+        == 0
+    )
     got = OnnxMatting(tmp_path / "onnx")(image, trimap)
     want = model.alpha(image, trimap)
     assert got.shape == want.shape and got.dtype == np.float32
@@ -74,11 +78,25 @@ def test_stablehlo_serves_without_this_package(model, photo, tmp_path: Path) -> 
     for k, (img, tri) in enumerate(crops):
         ph, pw = bucket_shape(*tri.shape)
         pad = ((0, ph - tri.shape[0]), (0, pw - tri.shape[1]))
-        np.savez(tmp_path / f"in{k}.npz", image=np.pad(img, pad + ((0, 0),), mode="reflect")[None],
-                 trimap=np.pad(tri, pad, mode="reflect")[None, :, :, None])
-        done = subprocess.run([sys.executable, "-c", _SERVE, str(tmp_path / "hlo" / "alphagan.stablehlo"),
-                               str(tmp_path / f"in{k}.npz"), str(tmp_path / f"out{k}.npy")],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        np.savez(
+            tmp_path / f"in{k}.npz",
+            image=np.pad(img, pad + ((0, 0),), mode="reflect")[None],
+            trimap=np.pad(tri, pad, mode="reflect")[None, :, :, None],
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _SERVE,
+                str(tmp_path / "hlo" / "alphagan.stablehlo"),
+                str(tmp_path / f"in{k}.npz"),
+                str(tmp_path / f"out{k}.npy"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         got = np.load(tmp_path / f"out{k}.npy")[0, : tri.shape[0], : tri.shape[1], 0]
         assert np.abs(got - model.alpha(img, tri)).max() <= 1 / 255

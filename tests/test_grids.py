@@ -23,8 +23,10 @@ def test_image_grid_layout():
 
 def test_prediction_and_sample_grids():
     rng = np.random.default_rng(1)
-    batch = {k: rng.random((2, 4, 4, c)).astype(np.float32) for k, c in
-             (("image", 3), ("trimap", 1), ("alpha", 1), ("fg", 3), ("bg", 3))}
+    batch = {
+        k: rng.random((2, 4, 4, c)).astype(np.float32)
+        for k, c in (("image", 3), ("trimap", 1), ("alpha", 1), ("fg", 3), ("bg", 3))
+    }
     pred = rng.random((2, 4, 4, 1)).astype(np.float32)
     grid = prediction_grid(batch, pred, rows=4)
     assert grid.shape == (8, 20, 3)

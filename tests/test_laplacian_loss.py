@@ -86,8 +86,9 @@ def test_train_step_adds_the_weighted_term():
     off_state, off_metrics = run(0.0)
     on_state, on_metrics = run(0.5)
     assert "lap_loss" not in off_metrics
-    alpha, _ = state.g.apply_fn(state.g.variables(), batch["image"], batch["trimap"], train=True,
-                                mutable=["batch_stats"])
+    alpha, _ = state.g.apply_fn(
+        state.g.variables(), batch["image"], batch["trimap"], train=True, mutable=["batch_stats"]
+    )
     expected = losses.laplacian_loss(alpha, batch["alpha"], batch["trimap"])
     assert float(on_metrics["lap_loss"]) == pytest.approx(float(expected), rel=1e-4)
     assert float(on_metrics["g_loss"]) == pytest.approx(float(off_metrics["g_loss"]) + 0.5 * float(expected), rel=1e-4)

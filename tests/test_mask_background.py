@@ -38,10 +38,8 @@ def test_band_is_euclidean_around_a_point():
 def test_soft_values_between_thresholds_are_unknown():
     mask = np.array([[0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0]], np.float32)
     np.testing.assert_array_equal(trimap_from_mask(mask, band=0), [[B, B, B, U, F, F, F]])
-    np.testing.assert_array_equal(trimap_from_mask(mask, band=0, thresholds=(0.4, 0.6)),
-                                  [[B, B, B, U, F, F, F]])
-    np.testing.assert_array_equal(trimap_from_mask(mask, band=0, thresholds=(0.01, 0.99)),
-                                  [[B, U, U, U, U, U, F]])
+    np.testing.assert_array_equal(trimap_from_mask(mask, band=0, thresholds=(0.4, 0.6)), [[B, B, B, U, F, F, F]])
+    np.testing.assert_array_equal(trimap_from_mask(mask, band=0, thresholds=(0.01, 0.99)), [[B, U, U, U, U, U, F]])
     # The band widens the soft zone on both sides: 0.1 and 0.9 are 1 px from it.
     np.testing.assert_array_equal(trimap_from_mask(mask, band=1), [[B, B, U, U, U, F, F]])
 

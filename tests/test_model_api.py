@@ -156,15 +156,45 @@ def test_predict_and_evaluate_take_model(model_dir: Path, trained_workdir: Path,
     outs = {}
     for flag, source in (("--workdir", trained_workdir), ("--model", model_dir)):
         out = tmp_path / flag.strip("-")
-        assert predict.main([flag, str(source), "--image", str(tmp_path / "in/image/p.png"),
-                             "--trimap", str(tmp_path / "in/trimap/p.png"), "--out", str(out / "predict")]) == 0
-        assert evaluate.main([flag, str(source), "--data", "folder", "--data-path", str(tmp_path / "in"),
-                              "--out", str(out / "eval"), "--workers", "1"]) == 0
+        assert (
+            predict.main(
+                [
+                    flag,
+                    str(source),
+                    "--image",
+                    str(tmp_path / "in/image/p.png"),
+                    "--trimap",
+                    str(tmp_path / "in/trimap/p.png"),
+                    "--out",
+                    str(out / "predict"),
+                ]
+            )
+            == 0
+        )
+        assert (
+            evaluate.main(
+                [
+                    flag,
+                    str(source),
+                    "--data",
+                    "folder",
+                    "--data-path",
+                    str(tmp_path / "in"),
+                    "--out",
+                    str(out / "eval"),
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
         outs[flag] = out
     a, b = outs["--workdir"], outs["--model"]
     for rel in ("predict/alpha.png", "predict/cutout.png", "eval/alpha/p.png"):
-        np.testing.assert_array_equal(read_alpha_u8(a / rel) if "cutout" not in rel else cv2.imread(str(a / rel)),
-                                      read_alpha_u8(b / rel) if "cutout" not in rel else cv2.imread(str(b / rel)))
+        np.testing.assert_array_equal(
+            read_alpha_u8(a / rel) if "cutout" not in rel else cv2.imread(str(a / rel)),
+            read_alpha_u8(b / rel) if "cutout" not in rel else cv2.imread(str(b / rel)),
+        )
     assert (a / "eval/metrics.csv").read_text() == (b / "eval/metrics.csv").read_text()
 
 

@@ -44,8 +44,18 @@ def test_predict_cli_writes_alpha_and_cutout(shared_data, tmp_path, trained_work
     image_path = shared_data / "alphamatting" / "image" / "GT02.png"
     trimap_path = shared_data / "alphamatting" / "trimap" / "GT02.png"
     out = tmp_path / "out"
-    args = ["--workdir", str(trained_workdir), "--image", str(image_path), "--trimap", str(trimap_path),
-            "--out", str(out), "--tta", "--bf16"]
+    args = [
+        "--workdir",
+        str(trained_workdir),
+        "--image",
+        str(image_path),
+        "--trimap",
+        str(trimap_path),
+        "--out",
+        str(out),
+        "--tta",
+        "--bf16",
+    ]
     assert predict.main(args) == 0
     image = io.read_rgb(image_path)
     trimap = io.read_trimap(trimap_path)
@@ -70,8 +80,18 @@ def test_predict_cli_writes_alpha_and_cutout(shared_data, tmp_path, trained_work
 def test_predict_cli_rejects_mismatched_sizes(shared_data, tmp_path, capsys):
     am = shared_data / "alphamatting"
     # No checkpoint in tmp_path: the photo is read and refused before the model would be restored.
-    rc = predict.main(["--workdir", str(tmp_path), "--image", str(am / "image" / "GT01.png"),
-                       "--trimap", str(am / "trimap" / "GT02.png"), "--out", str(tmp_path / "out")])
+    rc = predict.main(
+        [
+            "--workdir",
+            str(tmp_path),
+            "--image",
+            str(am / "image" / "GT01.png"),
+            "--trimap",
+            str(am / "trimap" / "GT02.png"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == predict.EXIT_SOME_FAILED
     err = capsys.readouterr().err
     assert "GT01.png" in err and "GT02.png" in err
@@ -80,8 +100,7 @@ def test_predict_cli_rejects_mismatched_sizes(shared_data, tmp_path, capsys):
 
 def test_predict_image_rejects_mismatched_sizes():
     with pytest.raises(ValueError, match="trimap"):
-        predict.predict_image(lambda i, t: t / 255.0, np.zeros((4, 5, 3), np.uint8),
-                              np.zeros((4, 4), np.uint8))
+        predict.predict_image(lambda i, t: t / 255.0, np.zeros((4, 5, 3), np.uint8), np.zeros((4, 4), np.uint8))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -142,16 +161,29 @@ def _outputs(out):
 def test_predict_folder_with_masks_and_colour_background(trained_workdir, photo_folder, tmp_path, capsys):
     photos, masks = photo_folder
     out = tmp_path / "out"
-    args = ["--workdir", str(trained_workdir), "--image-dir", str(photos), "--mask-dir", str(masks),
-            "--band", "4", "--background", "#00ff00", "--out", str(out)]
+    args = [
+        "--workdir",
+        str(trained_workdir),
+        "--image-dir",
+        str(photos),
+        "--mask-dir",
+        str(masks),
+        "--band",
+        "4",
+        "--background",
+        "#00ff00",
+        "--out",
+        str(out),
+    ]
     assert predict.main(args) == predict.EXIT_SOME_FAILED
     captured = capsys.readouterr()
     for bad in ("corrupt.png", "nomask.png", "wrongsize.png", "empty.png", "orphan"):
         assert bad in captured.err, bad
     assert "wrote 3 photos" in captured.out and "2 compiles" in captured.out  # 128x128 and 128x64
     written = _outputs(out)
-    assert sorted(written) == sorted(f"p{i}.{k}.png" for i in (1, 2, 3)
-                                     for k in ("alpha", "cutout", "trimap", "composite"))
+    assert sorted(written) == sorted(
+        f"p{i}.{k}.png" for i in (1, 2, 3) for k in ("alpha", "cutout", "trimap", "composite")
+    )
     for name in ("p1", "p2", "p3"):
         mask = io.read_raw(masks / f"{name}.png")
         trimap = io.read_raw(out / f"{name}.trimap.png")
@@ -175,8 +207,9 @@ def test_predict_folder_with_masks_and_colour_background(trained_workdir, photo_
     assert predict.main([*args, "--overwrite"]) == predict.EXIT_SOME_FAILED
     assert "p1.png" in capsys.readouterr().err
     after = _outputs(out)
-    assert {k: v for k, v in after.items() if k.startswith("p1.")} == \
-        {k: v for k, v in written.items() if k.startswith("p1.")}
+    assert {k: v for k, v in after.items() if k.startswith("p1.")} == {
+        k: v for k, v in written.items() if k.startswith("p1.")
+    }
     assert after["p2.alpha.png"] == written["p2.alpha.png"]  # recomputed, same model, same bytes
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
 
@@ -188,16 +221,27 @@ def test_predict_one_photo_with_mask_and_picture_background(trained_workdir, tmp
     write_image(tmp_path / "mask.png", _disc(50, 70, 15))
     write_image(tmp_path / "beach.png", np.full((10, 10, 3), (10, 20, 250), np.uint8))
     out = tmp_path / "out"
-    args = ["--workdir", str(trained_workdir), "--image", str(tmp_path / "photo.jpg"),
-            "--mask", str(tmp_path / "mask.png"), "--band", "3", "--out", str(out)]
+    args = [
+        "--workdir",
+        str(trained_workdir),
+        "--image",
+        str(tmp_path / "photo.jpg"),
+        "--mask",
+        str(tmp_path / "mask.png"),
+        "--band",
+        "3",
+        "--out",
+        str(out),
+    ]
     # An unreadable background stops everything before any work.
     (tmp_path / "broken.png").write_bytes(b"broken")
     assert predict.main([*args, "--background", str(tmp_path / "broken.png")]) == predict.EXIT_NOTHING_DONE
     assert "broken.png" in capsys.readouterr().err and not out.exists()
     assert predict.main([*args, "--background", str(tmp_path / "beach.png")]) == predict.EXIT_OK
     assert sorted(p.name for p in out.iterdir()) == ["alpha.png", "composite.png", "cutout.png", "trimap.png"]
-    np.testing.assert_array_equal(io.read_raw(out / "trimap.png"),
-                                  _brute_force_trimap(io.read_raw(tmp_path / "mask.png"), 3))
+    np.testing.assert_array_equal(
+        io.read_raw(out / "trimap.png"), _brute_force_trimap(io.read_raw(tmp_path / "mask.png"), 3)
+    )
     alpha, comp = io.read_raw(out / "alpha.png"), io.read_raw(out / "composite.png")
     assert (comp[alpha == 0] == (10, 20, 250)).all()
     # Existing outputs of a single photo: an error, nothing replaced.

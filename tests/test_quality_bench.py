@@ -48,9 +48,24 @@ def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
         write_png(data / t / "GT24.png", read_trimap(src / t / "GT24.png")[box])
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "bench/quality.py", "--workdir", str(trained_workdir), "--data", str(data),
-         "--names", "GT24", "--methods", "closed-form,knn,ours,ours+refine", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "bench/quality.py",
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            str(data),
+            "--names",
+            "GT24",
+            "--methods",
+            "closed-form,knn,ours,ours+refine",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "quality.json").read_text())
@@ -90,9 +105,25 @@ def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
 
     again = tmp_path / "again"
     done = subprocess.run(
-        [sys.executable, "bench/quality.py", "--no-model", "--data", str(data), "--names", "GT24",
-         "--methods", "closed-form,knn", "--reuse", str(out), "--out", str(again)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "bench/quality.py",
+            "--no-model",
+            "--data",
+            str(data),
+            "--names",
+            "GT24",
+            "--methods",
+            "closed-form,knn",
+            "--reuse",
+            str(out),
+            "--out",
+            str(again),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "closed-form:" not in done.stdout  # nothing solved again

@@ -89,34 +89,40 @@ def test_own_background_replays_the_photo(train_set, photos):
     so each composite is a crop of the photo (within the estimator's error); 0 leaves the stream unchanged."""
     out, _ = train_set
     _, truth = photos
-    own = small_config(source="folder", path=str(out), bg_path=str(out / "noise"), own_bg_prob=1.0,
-                       crop_choices=(64,), scale_range=(1.0, 1.0))
+    own = small_config(
+        source="folder",
+        path=str(out),
+        bg_path=str(out / "noise"),
+        own_bg_prob=1.0,
+        crop_choices=(64,),
+        scale_range=(1.0, 1.0),
+    )
     bg_colours = {tuple(bg[0, 0]) for _, bg, _ in truth.values()}
     for batch in batches(own, 2):
         for bg in batch["bg"]:
             colour = tuple(np.round(bg.reshape(-1, 3).mean(0) * 255).astype(int))
             assert min(np.abs(np.subtract(colour, c)).max() for c in bg_colours) <= 3
             assert bg.std(axis=(0, 1)).max() < 3 / 255  # flat: not a crop of the noise backgrounds
-    mixed = batches(small_config(source="folder", path=str(out), bg_path=str(out / "noise"),
-                                 own_bg_prob=0.5), 4)
+    mixed = batches(small_config(source="folder", path=str(out), bg_path=str(out / "noise"), own_bg_prob=0.5), 4)
     never = batches(small_config(source="folder", path=str(out), bg_path=str(out / "noise")), 4)
     without = build_train_pools(small_config(source="folder", path=str(out), bg_path=str(out / "noise")), 0)
     without = without.__class__(fg=without.fg, alpha=without.alpha, bg=without.bg)  # no own backgrounds at all
-    plain = batches(small_config(source="folder", path=str(out), bg_path=str(out / "noise")), 4,
-                    pools=without)
+    plain = batches(small_config(source="folder", path=str(out), bg_path=str(out / "noise")), 4, pools=without)
     for a, b in zip(never, plain, strict=True):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
-    same = [np.array_equal(m, n) for a, b in zip(mixed, never, strict=True) for m, n in zip(a["bg"], b["bg"],
-                                                                                              strict=True)]
+    same = [
+        np.array_equal(m, n) for a, b in zip(mixed, never, strict=True) for m, n in zip(a["bg"], b["bg"], strict=True)
+    ]
     assert 0 < sum(same) < len(same)  # about half the samples keep their random background
 
 
 def test_several_background_folders(train_set, tmp_path):
     out, _ = train_set
     write_image(tmp_path / "extra" / "x.png", np.zeros((80, 80, 3), np.uint8))
-    pools = build_train_pools(small_config(source="folder", path=str(out),
-                                           bg_path=f"{out / 'noise'},{tmp_path / 'extra'}"), 0)
+    pools = build_train_pools(
+        small_config(source="folder", path=str(out), bg_path=f"{out / 'noise'},{tmp_path / 'extra'}"), 0
+    )
     assert len(pools.bg) == 3 and pools.bg.paths[-1].endswith("x.png")
 
 
@@ -150,8 +156,14 @@ def test_replayed_photo_keeps_its_colour_relation_under_jitter(train_set):
     from test_color_jitter import hue_shift
 
     out, _ = train_set
-    config = dict(source="folder", path=str(out), bg_path=str(out / "noise"), own_bg_prob=1.0,
-                  crop_choices=(64,), scale_range=(1.0, 1.0))
+    config = dict(
+        source="folder",
+        path=str(out),
+        bg_path=str(out / "noise"),
+        own_bg_prob=1.0,
+        crop_choices=(64,),
+        scale_range=(1.0, 1.0),
+    )
     plain = batches(small_config(**config), 2)
     changed = batches(small_config(**config, color_jitter=(0.2, 0.0, 0.0)), 2)
     compared = 0

@@ -43,8 +43,17 @@ def test_predict_refines_by_choice(trained_workdir, photo, tmp_path):
     assert (network != want).mean() > 0.01  # refinement changes the matte, so the test can tell them apart
     for flag, expect in (("--refine", want), ("--no-refine", network)):
         out = tmp_path / flag
-        args = ["--workdir", str(trained_workdir), "--image", str(photo / "image" / "GT24.png"),
-                "--trimap", str(photo / "trimap" / "GT24.png"), "--out", str(out), flag]
+        args = [
+            "--workdir",
+            str(trained_workdir),
+            "--image",
+            str(photo / "image" / "GT24.png"),
+            "--trimap",
+            str(photo / "trimap" / "GT24.png"),
+            "--out",
+            str(out),
+            flag,
+        ]
         assert predict.main(args) == 0
         np.testing.assert_array_equal(read_raw(out / "alpha.png"), expect)
         np.testing.assert_array_equal(read_raw(out / "cutout.png")[..., 3], expect)
@@ -54,9 +63,25 @@ def test_evaluate_refine_scores_the_refined_matte(trained_workdir, photo, tmp_pa
     _, want = refined(trained_workdir, photo, bucket=64)
     out = tmp_path / "eval"
     done = subprocess.run(
-        [sys.executable, "evaluate.py", "--workdir", str(trained_workdir), "--data", "alphamatting",
-         "--data-path", str(photo), "--out", str(out), "--refine", "--workers", "0"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "evaluate.py",
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            "alphamatting",
+            "--data-path",
+            str(photo),
+            "--out",
+            str(out),
+            "--refine",
+            "--workers",
+            "0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "mattes: refined in closed-form matting's system" in done.stdout
@@ -65,8 +90,9 @@ def test_evaluate_refine_scores_the_refined_matte(trained_workdir, photo, tmp_pa
     assert summary["refine"]["weight"] > 0
     from alphagan_jax.metrics import sad
 
-    assert summary["sad"] == pytest.approx(sad(want, read_alpha_u8(photo / "alpha" / "GT24.png"),
-                                               read_trimap(photo / "trimap" / "GT24.png")))
+    assert summary["sad"] == pytest.approx(
+        sad(want, read_alpha_u8(photo / "alpha" / "GT24.png"), read_trimap(photo / "trimap" / "GT24.png"))
+    )
 
 
 def test_python_api_refines_on_request(trained_workdir, photo):

@@ -17,8 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, trained_workdir, tmp_path):
     src, data = shared_data / "alphamatting", tmp_path / "am"
-    boxes = {"GT24": (slice(64, 192), slice(224, 352)), "GT20": (slice(200, 328), slice(200, 328)),
-             "GT15": (slice(300, 428), slice(150, 278))}
+    boxes = {
+        "GT24": (slice(64, 192), slice(224, 352)),
+        "GT20": (slice(200, 328), slice(200, 328)),
+        "GT15": (slice(300, 428), slice(150, 278)),
+    }
     for name, box in boxes.items():
         write_png(data / "image" / f"{name}.png", read_rgb(src / "image" / f"{name}.png")[box])
         write_png(data / "alpha" / f"{name}.png", read_alpha_u8(src / "alpha" / f"{name}.png")[box])
@@ -26,10 +29,30 @@ def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, traine
             write_png(data / t / f"{name}.png", read_trimap(src / t / f"{name}.png")[box])
     out = tmp_path / "cv"
     done = subprocess.run(
-        [sys.executable, "bench/refine_cv.py", "--workdir", str(trained_workdir), "--data", str(data),
-         "--names", "GT24,GT20,GT15", "--split", "1", "--weights", "1e-4,1e-1", "--floors", "0.05,1",
-         "--powers", "2", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "bench/refine_cv.py",
+            "--workdir",
+            str(trained_workdir),
+            "--data",
+            str(data),
+            "--names",
+            "GT24,GT20,GT15",
+            "--split",
+            "1",
+            "--weights",
+            "1e-4,1e-1",
+            "--floors",
+            "0.05,1",
+            "--powers",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "refine_cv.json").read_text())
@@ -46,10 +69,14 @@ def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, traine
         assert mean_sad(fold["chosen_on"], fold["params"]) == min(mean_sad(fold["chosen_on"], g) for g in grid)
     refined = [r for r in result["rows"] if r["method"] == "ours+refine (cv)"]
     assert sorted((r["name"], r["trimap"]) for r in refined) == sorted(
-        (n, t) for n in boxes for t in ("trimap", "trimap2"))
+        (n, t) for n in boxes for t in ("trimap", "trimap2")
+    )
     # A pooled row's SAD is its grid score under the parameters of the fold that reports it.
     for r in refined:
         params = next(f["params"] for f in folds if r["name"] in f["reported_on"])
-        want = next(g["sad"] for g in result["grid_scores"]
-                    if (g["name"], g["trimap"], g["params"]) == (r["name"], r["trimap"], params))
+        want = next(
+            g["sad"]
+            for g in result["grid_scores"]
+            if (g["name"], g["trimap"], g["params"]) == (r["name"], r["trimap"], params)
+        )
         assert r["sad"] == pytest.approx(want, rel=1e-9)

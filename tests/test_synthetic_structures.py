@@ -22,11 +22,13 @@ def test_each_kind_holds_its_structure(seed):
     assert partial > 0.2 and opaque < 0.25, (clear, partial, opaque)
     # A mesh is threads and holes: inside the net's bounding box most pixels are clear, many are not.
     ys, xs = np.nonzero(mesh > 128)
-    box = mesh[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    box = mesh[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     clear, partial, opaque = fractions(box)
     assert clear > 0.3 and partial + opaque > 0.1, (clear, partial, opaque)
     # Holes are everywhere, not one big gap: most 16 px tiles of the box hold both a thread and a hole.
-    tiles = [box[y:y + 16, x:x + 16] for y in range(0, box.shape[0] - 15, 16) for x in range(0, box.shape[1] - 15, 16)]
+    tiles = [
+        box[y : y + 16, x : x + 16] for y in range(0, box.shape[0] - 15, 16) for x in range(0, box.shape[1] - 15, 16)
+    ]
     assert np.mean([(t < 13).any() and (t > 128).any() for t in tiles]) > 0.4
     # Yarn: a dense body (85-100 % opaque: loosely spun) with partly transparent fibres around it.
     body = (yarn / 255.0 > 0.8).mean()

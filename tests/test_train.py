@@ -117,8 +117,9 @@ def test_four_devices_match_one_device(tmp_path):
     lr = test_config.get_config().train.lr
     script.write_text(MULTI_DEVICE_SCRIPT.format(root=str(REPO_ROOT), lr=lr))
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=REPO_ROOT,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     # Sharded BatchNorm statistics and gradient sums are reduced in another order: float32 round-off
@@ -217,9 +218,17 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
 
 def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     proc = subprocess.Popen(
-        _train_cmd(tmp_path, "--config.train.num_steps=100000", "--config.train.ckpt_every=100000",
-                   "--config.train.val_every=0", "--config.train.image_every=0"),
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        _train_cmd(
+            tmp_path,
+            "--config.train.num_steps=100000",
+            "--config.train.ckpt_every=100000",
+            "--config.train.val_every=0",
+            "--config.train.image_every=0",
+        ),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     metrics = tmp_path / "metrics.jsonl"
     _wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 2, 300, proc)
@@ -237,9 +246,17 @@ def test_kill_9_during_saves_never_leaves_a_bad_checkpoint(uninterrupted_run, tm
     """Kill the run while it checkpoints every step; whatever is listed must restore, and resuming from it
     must still end exactly where the uninterrupted run ended."""
     proc = subprocess.Popen(
-        _train_cmd(tmp_path, "--config.train.num_steps=4", "--config.train.ckpt_every=1",
-                   "--config.train.val_every=0", "--config.train.image_every=0"),
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        _train_cmd(
+            tmp_path,
+            "--config.train.num_steps=4",
+            "--config.train.ckpt_every=1",
+            "--config.train.val_every=0",
+            "--config.train.image_every=0",
+        ),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     ckpt_dir = tmp_path / "checkpoints"
     _wait_for(lambda: ckpt_dir.is_dir() and any(p.name.isdigit() for p in ckpt_dir.iterdir()), 300, proc)
@@ -274,8 +291,7 @@ def test_generator_alone_overfits_four_crops():
     @jax.jit
     def step(params, stats, opt):
         def loss_fn(p):
-            pred, upd = g.apply({"params": p, "batch_stats": stats}, image, trimap, train=True,
-                                mutable=["batch_stats"])
+            pred, upd = g.apply({"params": p, "batch_stats": stats}, image, trimap, train=True, mutable=["batch_stats"])
             return losses.alpha_loss(pred, alpha, trimap), upd["batch_stats"]
 
         (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
@@ -293,8 +309,9 @@ def test_generator_alone_overfits_four_crops():
 
 
 def test_unknown_config_key_is_an_error(tmp_path):
-    out = subprocess.run(_train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        _train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode != 0
     assert "trian" in out.stderr and 'Did you mean "train"' in out.stderr
     assert not (tmp_path / "checkpoints").exists()
@@ -334,8 +351,15 @@ def test_logged_step_time_includes_the_computation():
 
 @pytest.mark.parametrize(
     "key, value",
-    [("trimap_kernel_range", (0, 5)), ("scale_range", (0.0, 1.0)), ("crop_choices", ()), ("crop_size", 100),
-     ("color_jitter", (0.6, 0.0, 0.0)), ("color_jitter", (0.1, 0.2)), ("pipeline", "torch")],
+    [
+        ("trimap_kernel_range", (0, 5)),
+        ("scale_range", (0.0, 1.0)),
+        ("crop_choices", ()),
+        ("crop_size", 100),
+        ("color_jitter", (0.6, 0.0, 0.0)),
+        ("color_jitter", (0.1, 0.2)),
+        ("pipeline", "torch"),
+    ],
 )
 def test_bad_data_values_name_the_key(tmp_path, key, value):
     config = test_config.get_config()

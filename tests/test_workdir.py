@@ -35,8 +35,7 @@ def user_env(**extra: str) -> dict[str, str]:
 
 
 def run(cmd: list[str], timeout: int = 900, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=user_env(**extra), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=user_env(**extra), capture_output=True, text=True, timeout=timeout)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -92,10 +91,13 @@ def test_lease_rules(tmp_path, caplog):
 
 
 def test_lease_of_a_dead_process_on_this_machine_is_taken_at_once(tmp_path):
-    code = "from alphagan_jax.workdir_lease import hold; import sys; hold(sys.argv[1]); print('held', flush=True)\n" \
-           "import time; time.sleep(600)"
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                              text=True)
+    code = (
+        "from alphagan_jax.workdir_lease import hold; import sys; hold(sys.argv[1]); print('held', flush=True)\n"
+        "import time; time.sleep(600)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(WorkdirBusyError, match=f"pid {holder.pid}"):
         WorkdirLease(tmp_path).acquire()
@@ -122,8 +124,7 @@ def two_trainers(tmp_path_factory):
     trainer B with the same command. Returns (workdir, A's result, B's result, B's seconds, A's pid)."""
     workdir = tmp_path_factory.mktemp("two_trainers") / "run"
     cmd = train_cmd(workdir, *QUIET, "--config.train.ckpt_every=1", "--config.train.keep=4")
-    a = subprocess.Popen(cmd, cwd=REPO_ROOT, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    a = subprocess.Popen(cmd, cwd=REPO_ROOT, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not (workdir / "lease.json").exists():
@@ -173,17 +174,33 @@ def test_stale_lease_taken_over_and_resume_past_a_truncated_checkpoint(two_train
     truncate(workdir / "checkpoints" / "4")
     broken = snapshot(workdir / "checkpoints" / "4")
     # evaluate.py and predict name the unreadable step and the others, exit 2, no traceback.
-    ev = run([sys.executable, "evaluate.py", "--workdir", str(workdir), "--data", "synthetic", "--num", "1",
-              "--out", str(tmp_path / "eval")], timeout=120)
+    ev = run(
+        [
+            sys.executable,
+            "evaluate.py",
+            "--workdir",
+            str(workdir),
+            "--data",
+            "synthetic",
+            "--num",
+            "1",
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+        timeout=120,
+    )
     assert ev.returncode == 2, ev.stderr
     (line,) = error_lines(ev.stderr)
     assert f"checkpoint {workdir}/checkpoints/4 cannot be read" in line and "other steps there: 1, 2, 3" in line
     assert "Traceback" not in ev.stderr
     # A holder killed with -9 leaves its lease behind.
-    code = "from alphagan_jax.workdir_lease import hold; import sys; hold(sys.argv[1]); print('held', flush=True)\n" \
-           "import time; time.sleep(600)"
-    holder = subprocess.Popen([sys.executable, "-c", code, str(workdir)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                              text=True)
+    code = (
+        "from alphagan_jax.workdir_lease import hold; import sys; hold(sys.argv[1]); print('held', flush=True)\n"
+        "import time; time.sleep(600)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(workdir)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
@@ -217,8 +234,9 @@ def test_no_checkpoint_restores_exit_1_nothing_moved(two_trainers, tmp_path):
     (line,) = error_lines(out.stderr)
     assert all(f"{workdir}/checkpoints/{s}:" in line for s in (1, 2, 3, 4)) and "Nothing was moved" in line
     after = snapshot(workdir)
-    assert {k: v for k, v in after.items() if k.startswith("checkpoints")} == \
-        {k: v for k, v in before.items() if k.startswith("checkpoints")}
+    assert {k: v for k, v in after.items() if k.startswith("checkpoints")} == {
+        k: v for k, v in before.items() if k.startswith("checkpoints")
+    }
     assert not (workdir / "unreadable").exists()
 
 
@@ -231,8 +249,9 @@ def small_disk(tmp_path):
     mnt = tmp_path / "disk"
     mnt.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)], check=True, capture_output=True, timeout=30
+        )
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot mount a small tmpfs here ({getattr(e, 'stderr', b'') or e}): needs root")
     yield mnt
@@ -268,8 +287,9 @@ def test_workdir_that_is_a_file_or_read_only(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)], check=True, capture_output=True, timeout=30
+        )
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot mount a read-only tmpfs here ({e})")
     try:

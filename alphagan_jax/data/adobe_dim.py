@@ -35,9 +35,7 @@ def training_pairs(root: Path) -> list[tuple[str, Path, Path]]:
     """(name, fg path, alpha path) of the training set, in the order of training_fg_names.txt."""
     train = root / "Combined_Dataset" / "Training_set"
     if not train.is_dir():
-        raise ImageReadError(
-            f"Adobe training set not found: {train} (expected Combined_Dataset/Training_set)"
-        )
+        raise ImageReadError(f"Adobe training set not found: {train} (expected Combined_Dataset/Training_set)")
     names_file = train / "training_fg_names.txt"
     names = _read_names(names_file) if names_file.is_file() else None
     by_name: dict[str, tuple[Path, Path]] = {}
@@ -134,14 +132,22 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
 
         folders = eval_folders("composition1k", folder)
         if folders.alpha is None:
-            raise ImageReadError(f"Composition-1k ground truth not found: {folder / 'alpha_copy'} or "
-                                 f"{folder / 'alpha'}")
+            raise ImageReadError(
+                f"Composition-1k ground truth not found: {folder / 'alpha_copy'} or {folder / 'alpha'}"
+            )
         # Pair as evaluation does; store the original files' bytes. load_files only validates (decodable,
         # sizes agree), so a bad test file fails the build naming it rather than a later decode in TF.
         for files in pair_files("composition1k", folders):
             load_files(files)
-            yield files.name, {"name": files.name, "image": files.image.read_bytes(),
-                               "trimap": files.trimap.read_bytes(), "alpha": files.alpha.read_bytes()}
+            yield (
+                files.name,
+                {
+                    "name": files.name,
+                    "image": files.image.read_bytes(),
+                    "trimap": files.trimap.read_bytes(),
+                    "alpha": files.alpha.read_bytes(),
+                },
+            )
 
 
 def build(manual_dir: str, data_dir: str = "", config: str = "fg") -> tfds.core.DatasetBuilder:

@@ -137,14 +137,20 @@ def prepare_out(out: Path, plan: Plan) -> None:
             raise BuildError(f"cannot read {recipe} ({e}); use an empty --out folder") from e
         difference = recipe_difference(old, plan.recipe)
         if difference:
-            raise BuildError(f"--out {out} holds a different Composition-1k set: {difference}; "
-                             "use another --out folder")
+            raise BuildError(
+                f"--out {out} holds a different Composition-1k set: {difference}; use another --out folder"
+            )
     else:
-        foreign = [out / d for d in (*OUTPUT_DIRS, MANIFEST) if (out / d).exists()
-                   and (not (out / d).is_dir() or any((out / d).iterdir()))]
+        foreign = [
+            out / d
+            for d in (*OUTPUT_DIRS, MANIFEST)
+            if (out / d).exists() and (not (out / d).is_dir() or any((out / d).iterdir()))
+        ]
         if foreign:
-            raise BuildError(f"--out {out} already holds {foreign[0]} but no {RECIPE}: not a set this "
-                             "builder made; use an empty --out folder")
+            raise BuildError(
+                f"--out {out} already holds {foreign[0]} but no {RECIPE}: not a set this "
+                "builder made; use an empty --out folder"
+            )
     for d in OUTPUT_DIRS:
         (out / d).mkdir(parents=True, exist_ok=True)
         for stale in (out / d).glob(f".*{_PART}"):
@@ -188,8 +194,9 @@ def _run_jobs(jobs: tuple[ForegroundJob, ...], out: Path, workers: int | None, b
     return rows, written
 
 
-def build(test_set: str | Path, voc: str | Path, out: str | Path, workers: int | None = None,
-          num_bgs: int = NUM_BGS) -> tuple[Path, int, int]:
+def build(
+    test_set: str | Path, voc: str | Path, out: str | Path, workers: int | None = None, num_bgs: int = NUM_BGS
+) -> tuple[Path, int, int]:
     """Build (or finish) Composition-1k under `out`; returns (manifest path, composites written, total).
 
     Raises:
@@ -222,8 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     minutes = (time.perf_counter() - start) / 60
-    print(f"Composition-1k: {total} composites in {Path(args.out)} ({written} written now, "
-          f"{total - written} already there) in {minutes:.1f} min; pixel hashes in {manifest}")
+    print(
+        f"Composition-1k: {total} composites in {Path(args.out)} ({written} written now, "
+        f"{total - written} already there) in {minutes:.1f} min; pixel hashes in {manifest}"
+    )
     return 0
 
 

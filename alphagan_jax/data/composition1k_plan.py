@@ -108,8 +108,10 @@ def make_plan(test_set: str | Path, voc: str | Path, num_bgs: int = NUM_BGS) -> 
         raise BuildError(f"{test_set / FG_LIST} lists {repeated[0]!r} twice (its composites would overwrite)")
     need = num_bgs * len(fg_names)
     if len(bg_names) < need:
-        raise BuildError(f"{test_set / BG_LIST} lists {len(bg_names)} background names; {len(fg_names)} "
-                         f"foregrounds x {num_bgs} need {need}")
+        raise BuildError(
+            f"{test_set / BG_LIST} lists {len(bg_names)} background names; {len(fg_names)} "
+            f"foregrounds x {num_bgs} need {need}"
+        )
 
     inputs: dict[str, str] = {}
     composites: dict[str, list[str]] = {}
@@ -127,16 +129,18 @@ def make_plan(test_set: str | Path, voc: str | Path, num_bgs: int = NUM_BGS) -> 
             raise BuildError(f"foreground {name!r}: sizes differ (WxH): {detail}")
         line = k * num_bgs
         bgs = []
-        for j, bg_name in enumerate(bg_names[line:line + num_bgs]):
+        for j, bg_name in enumerate(bg_names[line : line + num_bgs]):
             bg = voc / bg_name
             if not bg.is_file():
-                raise BuildError(f"background {bg_name!r} (line {line + j + 1} of {test_set / BG_LIST}) "
-                                 f"not found: {bg}")
+                raise BuildError(
+                    f"background {bg_name!r} (line {line + j + 1} of {test_set / BG_LIST}) not found: {bg}"
+                )
             inputs["voc/" + bg_name], _ = _hash_and_size(bg)
             bgs.append(bg)
             composites[composite_name(name, j)] = [str(fg.relative_to(test_set)), bg_name]
-        jobs.append(ForegroundJob(fg, alpha, trimap, tuple(bgs),
-                                  tuple(composite_name(name, j) for j in range(num_bgs))))
+        jobs.append(
+            ForegroundJob(fg, alpha, trimap, tuple(bgs), tuple(composite_name(name, j) for j in range(num_bgs)))
+        )
     recipe = {"format": 1, "num_bgs": num_bgs, "composites": composites, "inputs": inputs}
     return Plan(tuple(jobs), recipe)
 

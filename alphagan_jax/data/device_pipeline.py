@@ -38,8 +38,20 @@ from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check
 
 ALPHA_SNAP = 1.0 / 1024.0  # as tf_ops.ALPHA_SNAP: resize round-off near 0 and 1 is snapped
 _ALPHA_LEVELS = 65535.0  # alpha is stored as uint16 levels: exact for 8-bit (x 257) and 16-bit mattes
-_KEYS = ("fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk",
-         "own_bg", "jitter_fg", "jitter_bg")
+_KEYS = (
+    "fg_window",
+    "fg_centre",
+    "fg_flip",
+    "bg_window",
+    "bg_y",
+    "bg_x",
+    "bg_flip",
+    "k_fg",
+    "k_unk",
+    "own_bg",
+    "jitter_fg",
+    "jitter_bg",
+)
 
 
 @dataclass(frozen=True)
@@ -246,8 +258,9 @@ def color_jitter(key: jax.Array, rgb: jax.Array, hue: float, saturation: float, 
     return jnp.clip(rgb, 0.0, 1.0)
 
 
-def crop_resize(stack: Stack, i: jax.Array, top: jax.Array, left: jax.Array, win: jax.Array, size: int,
-                max_win: int) -> jax.Array:
+def crop_resize(
+    stack: Stack, i: jax.Array, top: jax.Array, left: jax.Array, win: jax.Array, size: int, max_win: int
+) -> jax.Array:
     """Window [top, top + win) x [left, left + win) of image i, resized to size x size (float32, C channels).
 
     Only a static (max_win + margins)-sided block around the window is read, so the cost does not grow with
@@ -262,8 +275,13 @@ def crop_resize(stack: Stack, i: jax.Array, top: jax.Array, left: jax.Array, win
     scale = size / win.astype(jnp.float32)
     translation = jnp.stack([-(top - top0) * scale, -(left - left0) * scale])
     return jax.image.scale_and_translate(
-        block.astype(jnp.float32), (size, size, channels), (0, 1), jnp.stack([scale, scale]), translation,
-        method="linear", antialias=True,
+        block.astype(jnp.float32),
+        (size, size, channels),
+        (0, 1),
+        jnp.stack([scale, scale]),
+        translation,
+        method="linear",
+        antialias=True,
     )
 
 
@@ -393,4 +411,3 @@ def make_device_train_iterator(
             step += 1
 
     return stream()
-

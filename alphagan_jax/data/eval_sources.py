@@ -122,8 +122,11 @@ def load_files(
     image = read_rgb(files.image)
     trimap = read_trimap(files.trimap, unknown_value)
     alpha = read_alpha_u8(files.alpha) if files.alpha is not None else None
-    check_sizes(files.name, {files.image: image.shape[:2], files.trimap: trimap.shape,
-                             files.alpha: None if alpha is None else alpha.shape}, size_error)
+    check_sizes(
+        files.name,
+        {files.image: image.shape[:2], files.trimap: trimap.shape, files.alpha: None if alpha is None else alpha.shape},
+        size_error,
+    )
     return {"name": files.name, "image": image, "trimap": trimap, "alpha": alpha}
 
 
@@ -179,9 +182,7 @@ def eval_samples(
         photos = list_images(path) if path else None
         return synthetic_eval_samples(8 if num is None else num, size, seed, backgrounds=photos)
     if source not in EVAL_SOURCES:
-        raise ValueError(
-            f"unknown evaluation source {source!r} (data.val_source); allowed: {', '.join(EVAL_SOURCES)}"
-        )
+        raise ValueError(f"unknown evaluation source {source!r} (data.val_source); allowed: {', '.join(EVAL_SOURCES)}")
     if not path:
         raise ImageReadError(f"evaluation source {source!r} needs a data directory (data.val_path)")
     return _read_folder(source, path, num, unknown_value, tuple(names))

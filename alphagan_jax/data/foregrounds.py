@@ -65,7 +65,10 @@ def photo_pairs(data: str | Path, exclude: set[str] = frozenset()) -> list[tuple
 
 
 def build_training_set(
-    data: str | Path, out: str | Path, exclude: set[str] = frozenset(), overwrite: bool = False,
+    data: str | Path,
+    out: str | Path,
+    exclude: set[str] = frozenset(),
+    overwrite: bool = False,
     log=print,
 ) -> list[str]:
     """Write the fg/alpha/bg_own folders for every photo of `data` not in `exclude`; returns the names."""
@@ -89,11 +92,15 @@ def build_training_set(
         for target, array in zip(targets, (to_uint8(fg), alpha, to_uint8(bg)), strict=True):
             write_png(target, array)
         residual = np.abs(alpha[:, :, None] / 255.0 * fg + (1 - alpha[:, :, None] / 255.0) * bg - image / 255.0)
-        log(f"{name}: {image.shape[1]}x{image.shape[0]}, {time.perf_counter() - start:.1f} s, "
-            f"mean |aF + (1-a)B - I| = {255 * residual.mean():.2f} / 255")
+        log(
+            f"{name}: {image.shape[1]}x{image.shape[0]}, {time.perf_counter() - start:.1f} s, "
+            f"mean |aF + (1-a)B - I| = {255 * residual.mean():.2f} / 255"
+        )
     (Path(out) / "source.json").write_text(
-        json.dumps({"data": str(Path(data).resolve()), "excluded": sorted(exclude),
-                    "photos": [name for name, _, _ in pairs]}, indent=2)
+        json.dumps(
+            {"data": str(Path(data).resolve()), "excluded": sorted(exclude), "photos": [name for name, _, _ in pairs]},
+            indent=2,
+        )
     )
     return [name for name, _, _ in pairs]
 
@@ -121,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="folder with image/ and alpha/ (alphamatting.com layout)")
     p.add_argument("--out", required=True, help="output root; writes OUT/Train/{fg,alpha,bg_own}")
     p.add_argument("--exclude", default="", help="comma-separated photo names kept out (the validation split)")
-    p.add_argument("--synthetic", type=int, default=0, metavar="N",
-                   help="also write N procedural sheets, meshes and yarn (synth_*.png) with own backgrounds")
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write N procedural sheets, meshes and yarn (synth_*.png) with own backgrounds",
+    )
     p.add_argument("--synthetic-size", type=int, default=640, metavar="PX", help="their side (default 640)")
     p.add_argument("--overwrite", action="store_true", help="recompute photos whose outputs exist")
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
@@ -133,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     exclude = {n.strip() for n in args.exclude.split(",") if n.strip()}
     try:
         if args.synthetic < 0 or args.synthetic_size < 64:
-            raise ValueError(f"--synthetic must be >= 0 and --synthetic-size >= 64, got {args.synthetic}, "
-                             f"{args.synthetic_size}")
+            raise ValueError(
+                f"--synthetic must be >= 0 and --synthetic-size >= 64, got {args.synthetic}, {args.synthetic_size}"
+            )
         names = build_training_set(args.data, args.out, exclude, overwrite=args.overwrite)
         synth = add_structures(args.out, args.synthetic, args.synthetic_size)
     except (OSError, ValueError) as e:

@@ -144,6 +144,7 @@ def read_alpha_u8(path: str | Path) -> np.ndarray:
     """A matte as uint8 HxW in 0..255, the benchmark's scale (exact for 8-bit files, rounded for 16-bit)."""
     return np.round(read_alpha(path) * 255.0).astype(np.uint8)
 
+
 def read_trimap(path: str | Path, unknown_value: int | None = None) -> np.ndarray:
     """A trimap as uint8 HxW with values {0 (bg), 128 (unknown), 255 (fg)}.
 

@@ -33,9 +33,7 @@ def _interior(region: np.ndarray, band: int) -> np.ndarray:
     return dist > band
 
 
-def trimap_from_mask(
-    mask: np.ndarray, band: int, thresholds: tuple[float, float] = DEFAULT_THRESHOLDS
-) -> np.ndarray:
+def trimap_from_mask(mask: np.ndarray, band: int, thresholds: tuple[float, float] = DEFAULT_THRESHOLDS) -> np.ndarray:
     """uint8 HxW trimap in {0, 128, 255} from a float HxW mask in [0, 1].
 
     Args:

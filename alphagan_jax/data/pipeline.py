@@ -85,8 +85,18 @@ def make_sample_fn(
             name: ops.fold_seed(base, i)
             for i, name in enumerate(
                 (
-                    "fg_window", "fg_centre", "fg_flip", "bg_window", "bg_y", "bg_x", "bg_flip", "k_fg", "k_unk",
-                    "own_bg", "jitter_fg", "jitter_bg",
+                    "fg_window",
+                    "fg_centre",
+                    "fg_flip",
+                    "bg_window",
+                    "bg_y",
+                    "bg_x",
+                    "bg_flip",
+                    "k_fg",
+                    "k_unk",
+                    "own_bg",
+                    "jitter_fg",
+                    "jitter_bg",
                 )
             )
         }

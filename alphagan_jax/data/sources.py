@@ -68,9 +68,7 @@ def _check_pair(fg_path: Path, alpha_path: Path) -> None:
     check_pair_size(fg_path, alpha_path, fg.shape, alpha.shape)
 
 
-def pair_foregrounds(
-    fg_dir: Path, alpha_dir: Path | None, names: list[str] | None = None
-) -> tuple[list, list]:
+def pair_foregrounds(fg_dir: Path, alpha_dir: Path | None, names: list[str] | None = None) -> tuple[list, list]:
     """(fg paths, alpha paths) paired by file stem; validated.
 
     An fg without an alpha file is accepted when it is RGBA with a non-opaque A channel (its alpha path is
@@ -81,13 +79,9 @@ def pair_foregrounds(
         by_name = {p.name: p for p in fgs}
         missing = [n for n in names if n not in by_name]
         if missing:
-            raise ImageReadError(
-                f"foreground {fg_dir / missing[0]} listed but not found ({len(missing)} missing)"
-            )
+            raise ImageReadError(f"foreground {fg_dir / missing[0]} listed but not found ({len(missing)} missing)")
         fgs = [by_name[n] for n in names]
-    alphas = (
-        {p.stem: p for p in list_images(alpha_dir)} if alpha_dir is not None and alpha_dir.is_dir() else {}
-    )
+    alphas = {p.stem: p for p in list_images(alpha_dir)} if alpha_dir is not None and alpha_dir.is_dir() else {}
     fg_paths, alpha_paths = [], []
     for fg in fgs:
         alpha = alphas.get(fg.stem)
@@ -119,8 +113,9 @@ def own_backgrounds(own_dir: Path, fg_paths: list[str]) -> Pool:
     by_stem = {p.stem: p for p in list_images(own_dir)}
     missing = [Path(f) for f in fg_paths if Path(f).stem not in by_stem]
     if missing:
-        raise ImageReadError(f"foreground {missing[0]} has no background of the same name in {own_dir} "
-                             f"({len(missing)} missing)")
+        raise ImageReadError(
+            f"foreground {missing[0]} has no background of the same name in {own_dir} ({len(missing)} missing)"
+        )
     own = [by_stem[Path(f).stem] for f in fg_paths]
     for fg, bg in zip(fg_paths, own, strict=True):
         # The own background is cut with the foreground's window, so the sizes must agree.
@@ -192,9 +187,7 @@ def synthetic_train_pools(data_config: Any, seed: int) -> TrainPools:
 def background_pool(bg_path: str, tfds_data_dir: str = "") -> tuple[Pool, str]:
     """(folder pool, '') when bg_path is a directory, else (empty pool, bg_path) as a TFDS dataset name."""
     if not bg_path:
-        raise ImageReadError(
-            "backgrounds needed: set data.bg_path to an image folder or a TFDS name (coco/2017)"
-        )
+        raise ImageReadError("backgrounds needed: set data.bg_path to an image folder or a TFDS name (coco/2017)")
     if Path(bg_path).is_dir() or "," in bg_path:
         return Pool(paths=tuple(str(p) for p in list_backgrounds(bg_path))), ""
     # TFDS names look like 'coco/2017'; anything path-like that is not a directory is a missing folder.

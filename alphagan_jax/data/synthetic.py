@@ -134,9 +134,7 @@ class SyntheticPools:
 def synthetic_pools(num_fg: int, num_bg: int, size: int, seed: int) -> SyntheticPools:
     """Draw `num_fg` foregrounds and `num_bg` procedural backgrounds of size x size from `seed`."""
     if num_fg < 1 or num_bg < 1 or size < 8:
-        raise ValueError(
-            f"synthetic pools need num_fg, num_bg >= 1 and size >= 8, got {num_fg}, {num_bg}, {size}"
-        )
+        raise ValueError(f"synthetic pools need num_fg, num_bg >= 1 and size >= 8, got {num_fg}, {num_bg}, {size}")
     fg_rng, bg_rng = (np.random.default_rng([seed, stream]) for stream in (0, 1))
     fgs, alphas = zip(*(make_foreground(fg_rng, size) for _ in range(num_fg)), strict=False)
     bgs = [make_background(bg_rng, size) for _ in range(num_bg)]

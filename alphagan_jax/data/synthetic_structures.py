@@ -43,8 +43,9 @@ def _warp(rng: np.random.Generator, image: np.ndarray, amount: float) -> np.ndar
     size = image.shape[0]
     shift = (_smooth_field(rng, size, 2, int(rng.integers(2, 5))) - 0.5) * 2 * amount
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    return cv2.remap(image, xx + shift[..., 0], yy + shift[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        image, xx + shift[..., 0], yy + shift[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
 
 
 def _sheet(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -61,8 +62,7 @@ def _sheet(rng: np.random.Generator, size: int) -> np.ndarray:
     if rng.random() < 0.5:  # a solid pole or hem along one side of the sheet
         mask = np.zeros((size, size), np.uint8)
         x = int(rng.uniform(0.1, 0.3) * size)
-        cv2.line(mask, (x, 0), (x + int(rng.normal(0, size / 20)), size), 255, int(rng.integers(4, 16)),
-                 cv2.LINE_AA)
+        cv2.line(mask, (x, 0), (x + int(rng.normal(0, size / 20)), size), 255, int(rng.integers(4, 16)), cv2.LINE_AA)
         alpha = np.maximum(alpha, mask.astype(np.float32) / 255.0)
     return _warp(rng, alpha, rng.uniform(0, size / 40))
 
@@ -84,8 +84,9 @@ def _mesh(rng: np.random.Generator, size: int) -> np.ndarray:
     region = _region(rng, size, (0.7, 1.2))
     alpha = grid * region
     if rng.random() < 0.5:  # a solid frame or rope along the net's border
-        edge = cv2.morphologyEx((region > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT,
-                                np.ones((int(rng.integers(3, 12)),) * 2, np.uint8))
+        edge = cv2.morphologyEx(
+            (region > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((int(rng.integers(3, 12)),) * 2, np.uint8)
+        )
         alpha = np.maximum(alpha, cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 0.7))
     return alpha
 

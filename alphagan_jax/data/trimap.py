@@ -36,9 +36,7 @@ def dilate(mask: np.ndarray, k: int) -> np.ndarray:
     """Binary dilation of a bool HxW mask by a k x k square ('SAME' max-pool window)."""
     kernel, anchor = _square(k)
     # cv2's window for anchor a spans [i - a, i - a + k): anchor (k-1)//2 is the 'SAME' max-pool window.
-    out = cv2.dilate(
-        mask.astype(np.uint8), kernel, anchor=anchor, borderType=cv2.BORDER_CONSTANT, borderValue=0
-    )
+    out = cv2.dilate(mask.astype(np.uint8), kernel, anchor=anchor, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return out.astype(bool)
 
 
@@ -68,8 +66,10 @@ def random_trimap(alpha: np.ndarray, rng: np.random.Generator, kernel_range: tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate {0,128,255} trimaps from a folder of mattes.",
-                                     epilog="exit status: 0 all written, 1 some mattes failed, 2 nothing done")
+    parser = argparse.ArgumentParser(
+        description="Generate {0,128,255} trimaps from a folder of mattes.",
+        epilog="exit status: 0 all written, 1 some mattes failed, 2 nothing done",
+    )
     parser.add_argument("--alpha", required=True, type=Path, help="folder of alpha mattes")
     parser.add_argument("--out", required=True, type=Path, help="output folder (PNG per matte, same stem)")
     parser.add_argument("--kernel", default="1,30", help="kernel size range 'a,b' (inclusive) or one size")

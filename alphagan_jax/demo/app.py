@@ -62,36 +62,53 @@ def build_app(matter: Matter, examples: dict[str, tuple[Path, Path]] | None = No
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
                 if examples:
-                    example = gr.Dropdown(sorted(examples), value=None, label="Example photo (with its trimap)",
-                                          elem_id="example")
+                    example = gr.Dropdown(
+                        sorted(examples), value=None, label="Example photo (with its trimap)", elem_id="example"
+                    )
                 photo = gr.File(label="Photo", file_types=["image"], elem_id="photo")
-                trimap_file = gr.File(label="Trimap (0 background, 128 unknown, 255 foreground)",
-                                      file_types=["image"], elem_id="trimap")
-                mask_file = gr.File(label="…or a rough mask (white = subject)", file_types=["image"],
-                                    elem_id="mask")
-                band = gr.Slider(0, 60, value=10, step=1, label="Unknown band around the mask's edge (px)",
-                                 elem_id="band")
+                trimap_file = gr.File(
+                    label="Trimap (0 background, 128 unknown, 255 foreground)", file_types=["image"], elem_id="trimap"
+                )
+                mask_file = gr.File(label="…or a rough mask (white = subject)", file_types=["image"], elem_id="mask")
+                band = gr.Slider(
+                    0, 60, value=10, step=1, label="Unknown band around the mask's edge (px)", elem_id="band"
+                )
                 overlay = gr.Checkbox(True, label="Show the trimap over the photo", elem_id="overlay")
-                refine = gr.Checkbox(REFINE_BY_DEFAULT, label="Refine in closed-form matting's system (pymatting)",
-                                     elem_id="refine")
+                refine = gr.Checkbox(
+                    REFINE_BY_DEFAULT, label="Refine in closed-form matting's system (pymatting)", elem_id="refine"
+                )
                 colour = gr.ColorPicker(DEFAULT_BACKGROUND, label="New background colour", elem_id="colour")
                 picture = gr.File(label="…or a background picture", file_types=["image"], elem_id="picture")
                 button = gr.Button("Matte", variant="primary", elem_id="run")
                 status = gr.Markdown("Load a photo to start.", elem_id="status")
             with gr.Column(scale=3):
                 editor = gr.ImageEditor(
-                    label="Trimap: paint over the photo", type="numpy", image_mode="RGBA", format="png",
-                    sources=[], transforms=[], layers=False, elem_id="editor", buttons=[], height=620,
-                    brush=gr.Brush(colors=[colours[FG], colours[BG], colours[UNKNOWN]],
-                                   default_color=colours[UNKNOWN], color_mode="fixed", default_size=12),
+                    label="Trimap: paint over the photo",
+                    type="numpy",
+                    image_mode="RGBA",
+                    format="png",
+                    sources=[],
+                    transforms=[],
+                    layers=False,
+                    elem_id="editor",
+                    buttons=[],
+                    height=620,
+                    brush=gr.Brush(
+                        colors=[colours[FG], colours[BG], colours[UNKNOWN]],
+                        default_color=colours[UNKNOWN],
+                        color_mode="fixed",
+                        default_size=12,
+                    ),
                     eraser=gr.Eraser(default_size=12),
                 )
         with gr.Row():
             alpha_view = gr.Image(label="Matte", format="png", interactive=False, elem_id="alpha-view")
-            cutout_view = gr.Image(label="Cut-out over a checkerboard", format="png", interactive=False,
-                                   elem_id="cutout-view")
-            composite_view = gr.Image(label="Over the new background", format="png", interactive=False,
-                                      elem_id="composite-view")
+            cutout_view = gr.Image(
+                label="Cut-out over a checkerboard", format="png", interactive=False, elem_id="cutout-view"
+            )
+            composite_view = gr.Image(
+                label="Over the new background", format="png", interactive=False, elem_id="composite-view"
+            )
         with gr.Row():
             downloads = [gr.DownloadButton(f"{k}.png", interactive=False, elem_id=f"download-{k}") for k in KINDS]
 
@@ -117,8 +134,7 @@ def build_app(matter: Matter, examples: dict[str, tuple[Path, Path]] | None = No
             image, base = state
             try:
                 background, _ = background_of(colour_value, picture_path)
-                result = matter.matte(image, base, _layer(editor_value), refine=bool(use_refine),
-                                      background=background)
+                result = matter.matte(image, base, _layer(editor_value), refine=bool(use_refine), background=background)
             except PageError as e:
                 return [n, _error(str(e))] + nothing
             a = result.arrays
@@ -138,6 +154,7 @@ def build_app(matter: Matter, examples: dict[str, tuple[Path, Path]] | None = No
         band.release(prepare, guide, prepared)
         overlay.input(redraw, [inputs, editor, overlay], [inputs, editor])
         if examples:
+
             def pick(name):
                 if not name:
                     return gr.skip(), gr.skip(), gr.skip()
@@ -145,6 +162,9 @@ def build_app(matter: Matter, examples: dict[str, tuple[Path, Path]] | None = No
                 return str(image_path), str(trimap_path), None
 
             example.input(pick, example, [photo, trimap_file, mask_file]).then(prepare, guide, prepared)
-        button.click(matte, [inputs, count, editor, refine, colour, picture],
-                     [count, status, alpha_view, cutout_view, composite_view, *downloads])
+        button.click(
+            matte,
+            [inputs, count, editor, refine, colour, picture],
+            [count, status, alpha_view, cutout_view, composite_view, *downloads],
+        )
     return page

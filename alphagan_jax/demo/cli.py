@@ -20,19 +20,29 @@ EXIT_OK, EXIT_BAD_MODEL = 0, 2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="alphagan-demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="alphagan-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", required=True, help="the model: a training workdir (train.py's --workdir)")
     p.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this computer only). --host 0.0.0.0 lets every "
-                        "machine that can reach this one use the page and its model: only on a network you trust")
-    p.add_argument("--bucket", type=int, default=64,
-                   help="pad sides to a multiple of this (of 32); one compile per bucket (default 64, as "
-                        "predict on a folder; a single photo in predict uses 32, pass it --bucket 64 to compare)")
-    p.add_argument("--examples", default=None,
-                   help="folder with image/ and trimap/ photos to offer (default: ../shared/data/alphamatting "
-                        "when it exists)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this computer only). --host 0.0.0.0 lets every "
+        "machine that can reach this one use the page and its model: only on a network you trust",
+    )
+    p.add_argument(
+        "--bucket",
+        type=int,
+        default=64,
+        help="pad sides to a multiple of this (of 32); one compile per bucket (default 64, as "
+        "predict on a folder; a single photo in predict uses 32, pass it --bucket 64 to compare)",
+    )
+    p.add_argument(
+        "--examples",
+        default=None,
+        help="folder with image/ and trimap/ photos to offer (default: ../shared/data/alphamatting when it exists)",
+    )
     p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
     return p.parse_args(argv)
 
@@ -79,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         allowed = sorted({str(p.parent.parent) for pair in examples.values() for p in pair})
         print(f"matting page for {model.description} on http://{args.host}:{args.port}", flush=True)
         page.queue(default_concurrency_limit=1).launch(
-            server_name=args.host, server_port=args.port, allowed_paths=allowed, ssr_mode=False,
-            footer_links=[], quiet=not args.verbose,
+            server_name=args.host,
+            server_port=args.port,
+            allowed_paths=allowed,
+            ssr_mode=False,
+            footer_links=[],
+            quiet=not args.verbose,
         )
     return EXIT_OK
 

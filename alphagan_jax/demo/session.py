@@ -40,8 +40,9 @@ def _short(message: str, *paths: str | Path | None) -> str:
     return message
 
 
-def read_inputs(photo: str | None, trimap: str | None = None, mask: str | None = None,
-                band: int = 10) -> tuple[np.ndarray, np.ndarray, str]:
+def read_inputs(
+    photo: str | None, trimap: str | None = None, mask: str | None = None, band: int = 10
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(image uint8 HxWx3, trimap uint8 HxW, a note for the page) of the uploaded files.
 
     An uploaded trimap is used as it is; otherwise a mask becomes a trimap with `band` unknown pixels each
@@ -52,13 +53,17 @@ def read_inputs(photo: str | None, trimap: str | None = None, mask: str | None =
     """
     if photo is None:
         raise PageError("Load a photo first: upload one or pick an example.")
-    job = Job("", Path(photo), trimap=None if trimap is None else Path(trimap),
-              mask=None if mask is None else Path(mask))
+    job = Job(
+        "", Path(photo), trimap=None if trimap is None else Path(trimap), mask=None if mask is None else Path(mask)
+    )
     try:
         if job.guide is None:
             image = read_rgb(job.image)
-            return image, np.full(image.shape[:2], UNKNOWN, np.uint8), (
-                "No trimap or mask yet: every pixel is unknown. Upload one, or paint foreground and background.")
+            return (
+                image,
+                np.full(image.shape[:2], UNKNOWN, np.uint8),
+                ("No trimap or mask yet: every pixel is unknown. Upload one, or paint foreground and background."),
+            )
         image, tri = load_job(job, band=band)
     except (ImageReadError, ValueError) as e:
         raise PageError(_short(str(e), photo, trimap, mask)) from e
@@ -69,8 +74,10 @@ def read_inputs(photo: str | None, trimap: str | None = None, mask: str | None =
 
 
 def no_unknown_message() -> str:
-    return ("The trimap has no unknown pixel, so there is nothing to matte: paint the subject's edge with the "
-            "unknown brush, or widen the band.")
+    return (
+        "The trimap has no unknown pixel, so there is nothing to matte: paint the subject's edge with the "
+        "unknown brush, or widen the band."
+    )
 
 
 def background_of(colour: str | None, picture: str | None) -> tuple[Background, str]:
@@ -130,8 +137,9 @@ class Matter:
                 raise PageError(f"{e}; or untick refine") from e
         return self._refined
 
-    def matte(self, image: np.ndarray, base: np.ndarray, layer: np.ndarray | None, *, refine: bool,
-              background: Background) -> Result:
+    def matte(
+        self, image: np.ndarray, base: np.ndarray, layer: np.ndarray | None, *, refine: bool, background: Background
+    ) -> Result:
         """Matte `image` with `base` plus the painted `layer`; write predict's four files to a new folder.
 
         Raises:
@@ -148,5 +156,10 @@ class Matter:
         out = Path(tempfile.mkdtemp(prefix="matte-", dir=self.out_root))
         paths = output_paths(out, "", KINDS)
         write_outputs(paths, arrays)
-        return Result(arrays, paths, time.perf_counter() - start, predictor.predict_seconds - network,
-                      predictor.num_compiles > compiles)
+        return Result(
+            arrays,
+            paths,
+            time.perf_counter() - start,
+            predictor.predict_seconds - network,
+            predictor.num_compiles > compiles,
+        )

@@ -49,10 +49,18 @@ def export_onnx(
 
     path = Path(out_dir) / onnx_name(height, width)
     path.parent.mkdir(parents=True, exist_ok=True)
-    inputs = [jax.ShapeDtypeStruct((1, height, width, 3), jnp.uint8),
-              jax.ShapeDtypeStruct((1, height, width, 1), jnp.uint8)]
-    proto = to_onnx(matting_fn(model_config, variables), inputs, model_name=f"alphagan_{height}x{width}",
-                    input_names=INPUT_NAMES, output_names=OUTPUT_NAMES, return_mode="proto")
+    inputs = [
+        jax.ShapeDtypeStruct((1, height, width, 3), jnp.uint8),
+        jax.ShapeDtypeStruct((1, height, width, 1), jnp.uint8),
+    ]
+    proto = to_onnx(
+        matting_fn(model_config, variables),
+        inputs,
+        model_name=f"alphagan_{height}x{width}",
+        input_names=INPUT_NAMES,
+        output_names=OUTPUT_NAMES,
+        return_mode="proto",
+    )
     # jax2onnx 0.17 stamps NHWC shapes on some intermediate NCHW tensors; ONNX Runtime then refuses some
     # input sizes at load ("Add: Incompatible dimensions", seen at 64x96). The intermediate shapes are
     # optional in ONNX, and without them ONNX Runtime infers correct ones.

@@ -41,8 +41,11 @@ class OnnxMatting:
         import onnxruntime as ort
 
         self.folder = Path(folder)
-        self.files = {tuple(int(v) for v in m.groups()): p for p in sorted(self.folder.glob("alphagan-*.onnx"))
-                      if (m := _ONNX_NAME.search(p.name))}
+        self.files = {
+            tuple(int(v) for v in m.groups()): p
+            for p in sorted(self.folder.glob("alphagan-*.onnx"))
+            if (m := _ONNX_NAME.search(p.name))
+        }
         if not self.files:
             raise FileNotFoundError(f"no alphagan-HxW.onnx file in {self.folder}")
         self._options = ort.SessionOptions()
@@ -55,11 +58,14 @@ class OnnxMatting:
 
         if shape not in self.files:
             have = ", ".join(f"{h}x{w}" for h, w in self.files)
-            raise ValueError(f"no ONNX file for the bucket shape {shape[0]}x{shape[1]} in {self.folder} "
-                             f"(it has {have}): export it with --onnx-sizes {shape[0]}x{shape[1]}")
+            raise ValueError(
+                f"no ONNX file for the bucket shape {shape[0]}x{shape[1]} in {self.folder} "
+                f"(it has {have}): export it with --onnx-sizes {shape[0]}x{shape[1]}"
+            )
         if shape not in self._sessions:
-            self._sessions[shape] = ort.InferenceSession(str(self.files[shape]), self._options,
-                                                         providers=["CPUExecutionProvider"])
+            self._sessions[shape] = ort.InferenceSession(
+                str(self.files[shape]), self._options, providers=["CPUExecutionProvider"]
+            )
         return self._sessions[shape]
 
     def __call__(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:

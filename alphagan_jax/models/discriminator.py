@@ -24,9 +24,15 @@ class Discriminator(nn.Module):
     def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         def conv4(features: int, stride: int, name: str, use_bias: bool) -> nn.Conv:
             return nn.Conv(
-                features, (4, 4), strides=(stride, stride), padding=((1, 1), (1, 1)), use_bias=use_bias,
-                dtype=self.dtype, param_dtype=jnp.float32,
-                kernel_init=nn.initializers.normal(0.02), name=name,
+                features,
+                (4, 4),
+                strides=(stride, stride),
+                padding=((1, 1), (1, 1)),
+                use_bias=use_bias,
+                dtype=self.dtype,
+                param_dtype=jnp.float32,
+                kernel_init=nn.initializers.normal(0.02),
+                name=name,
             )
 
         x = x.astype(self.dtype)

@@ -55,9 +55,9 @@ class Generator(nn.Module):
             )
         rgb = normalize_image(image)
         x = jnp.concatenate([rgb, trimap.astype(jnp.float32)], axis=-1).astype(self.dtype)
-        features = ResNetEncoder(
-            self.stage_sizes, self.width, self.output_stride, dtype=self.dtype, name="encoder"
-        )(x, train)
+        features = ResNetEncoder(self.stage_sizes, self.width, self.output_stride, dtype=self.dtype, name="encoder")(
+            x, train
+        )
         y = ASPP(self.aspp_channels, self.aspp_rates, dtype=self.dtype, name="aspp")(features["layer4"], train)
         logits = Decoder(self.decoder_base, dtype=self.dtype, name="decoder")(y, features, rgb, train)
         alpha = nn.sigmoid(logits)

@@ -109,9 +109,7 @@ class Upsample2x(nn.Module):
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         n, h, w, c = x.shape
-        kernel = self.param(
-            "kernel", nn.initializers.lecun_normal(), (3, 3, c, self.features), jnp.float32
-        )
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (3, 3, c, self.features), jnp.float32)
         # Output row 2m takes taps k0 (input row m-1) and k2 (row m); row 2m+1 takes k1 (row m) only.
         # As a 2x2 conv over rows (m-1, m): even = (k0, k2), odd = (0, k1); index 3 is a zero tap.
         taps = jnp.array([[0, 2], [3, 1]])
@@ -119,7 +117,10 @@ class Upsample2x(nn.Module):
         k4 = padded[taps[:, None, :, None], taps[None, :, None, :]]  # (py, px, ky, kx, c, f)
         k4 = k4.transpose(2, 3, 4, 0, 1, 5).reshape(2, 2, c, 4 * self.features)
         y = jax.lax.conv_general_dilated(
-            x.astype(self.dtype), k4.astype(self.dtype), (1, 1), ((1, 0), (1, 0)),
+            x.astype(self.dtype),
+            k4.astype(self.dtype),
+            (1, 1),
+            ((1, 0), (1, 0)),
             dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)

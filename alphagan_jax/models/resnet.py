@@ -70,9 +70,7 @@ class Bottleneck(nn.Module):
         # Zero-init of the last BN scale is torchvision's optional trick; keep its default (ones).
         y = batch_norm(train, self.dtype, name="bn3")(y)
         if self.downsample:
-            identity = conv(
-                self.planes * EXPANSION, 1, stride=self.stride, dtype=self.dtype, name="downsample_conv"
-            )(x)
+            identity = conv(self.planes * EXPANSION, 1, stride=self.stride, dtype=self.dtype, name="downsample_conv")(x)
             identity = batch_norm(train, self.dtype, name="downsample_bn")(identity)
         return nn.relu(y + identity)
 

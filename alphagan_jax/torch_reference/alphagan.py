@@ -48,8 +48,15 @@ class _PooledBatchNorm2d(nn.BatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.batch_norm(
-            x, self.weight, self.bias, self.running_mean, self.running_var,
-            self.training, self.momentum, self.eps, torch.backends.cudnn.enabled,
+            x,
+            self.weight,
+            self.bias,
+            self.running_mean,
+            self.running_var,
+            self.training,
+            self.momentum,
+            self.eps,
+            torch.backends.cudnn.enabled,
         )
 
 
@@ -93,8 +100,9 @@ class Decoder(nn.Module):
         self.deconv3 = nn.Sequential(ConvBNReLU(b + 3, b), ConvBNReLU(b, b))
         self.deconv4 = nn.Conv2d(b, 1, 3, padding=1, bias=True)
 
-    def forward(self, x: torch.Tensor, features: dict[str, torch.Tensor], pool_indices: torch.Tensor,
-                rgb: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, features: dict[str, torch.Tensor], pool_indices: torch.Tensor, rgb: torch.Tensor
+    ) -> torch.Tensor:
         layer1, stem = features["layer1"], features["stem"]
         x = F.interpolate(x, size=layer1.shape[2:], mode="bilinear", align_corners=False)
         x = self.deconv1(torch.cat([x, self.skip_layer1(layer1)], dim=1))
@@ -109,11 +117,19 @@ class Decoder(nn.Module):
 class Generator(nn.Module):
     """`G(image N x 3 x H x W in [0, 1], trimap N x 1 x H x W in {0, .5, 1}) -> alpha N x 1 x H x W`."""
 
-    def __init__(self, stage_sizes: Sequence[int] = (3, 4, 6, 3), width: int = 64, output_stride: int = 8,
-                 aspp_channels: int = 256, aspp_rates: Sequence[int] = (6, 12, 18), decoder_base: int = 32) -> None:
+    def __init__(
+        self,
+        stage_sizes: Sequence[int] = (3, 4, 6, 3),
+        width: int = 64,
+        output_stride: int = 8,
+        aspp_channels: int = 256,
+        aspp_rates: Sequence[int] = (6, 12, 18),
+        decoder_base: int = 32,
+    ) -> None:
         super().__init__()
-        self.encoder = ResNet(stage_sizes, in_channels=4, width=width,
-                              replace_stride_with_dilation=dilation_flags(output_stride))
+        self.encoder = ResNet(
+            stage_sizes, in_channels=4, width=width, replace_stride_with_dilation=dilation_flags(output_stride)
+        )
         last = width * 2 ** (len(stage_sizes) - 1) * EXPANSION
         self.aspp = ASPP(last, aspp_channels, aspp_rates)
         self.decoder = Decoder(aspp_channels, width * EXPANSION, width, decoder_base)
@@ -136,8 +152,11 @@ class Discriminator(nn.Module):
         for i in range(1, n_layers + 1):
             out = width * min(2**i, 8)
             stride = 2 if i < n_layers else 1
-            layers += [nn.Conv2d(prev, out, 4, stride, 1, bias=False), nn.BatchNorm2d(out),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                nn.Conv2d(prev, out, 4, stride, 1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
             prev = out
         layers.append(nn.Conv2d(prev, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
@@ -148,8 +167,14 @@ class Discriminator(nn.Module):
 
 def build_generator(model: Any) -> Generator:
     """The generator `config.model` describes (the same ConfigDict the Flax builder reads)."""
-    return Generator(tuple(model.stage_sizes), model.width, model.output_stride, model.aspp_channels,
-                     tuple(model.aspp_rates), model.decoder_base)
+    return Generator(
+        tuple(model.stage_sizes),
+        model.width,
+        model.output_stride,
+        model.aspp_channels,
+        tuple(model.aspp_rates),
+        model.decoder_base,
+    )
 
 
 def build_discriminator(model: Any) -> Discriminator:

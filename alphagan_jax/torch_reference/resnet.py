@@ -17,8 +17,9 @@ EXPANSION = 4
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -40,8 +41,13 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """Returns the same feature dict as `alphagan_jax.models.ResNetEncoder` (NCHW tensors)."""
 
-    def __init__(self, stage_sizes: Sequence[int] = (3, 4, 6, 3), in_channels: int = 3, width: int = 64,
-                 replace_stride_with_dilation: Sequence[bool] = (False, False, False)) -> None:
+    def __init__(
+        self,
+        stage_sizes: Sequence[int] = (3, 4, 6, 3),
+        in_channels: int = 3,
+        width: int = 64,
+        replace_stride_with_dilation: Sequence[bool] = (False, False, False),
+    ) -> None:
         super().__init__()
         self.inplanes, self.dilation = width, 1
         self.conv1 = nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
@@ -79,8 +85,9 @@ class ResNet(nn.Module):
         features = {"stem": x}
         if return_pool_indices:
             p = self.maxpool
-            x, indices = F.max_pool2d(x, p.kernel_size, p.stride, p.padding, p.dilation, ceil_mode=p.ceil_mode,
-                                      return_indices=True)
+            x, indices = F.max_pool2d(
+                x, p.kernel_size, p.stride, p.padding, p.dilation, ceil_mode=p.ceil_mode, return_indices=True
+            )
         else:
             x = self.maxpool(x)
         for i in range(self.num_stages):
