@@ -22,7 +22,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -84,7 +84,7 @@ class RunCheckpoints:
                 enable_async_checkpointing=True,
             ),
         )
-        self._writing: dict[int, Path] = {}  # saves in flight: step -> its folder, for error messages
+        self._writing: dict[str, Path] = {}  # saves in flight: manager folder -> the step folder, for error messages
         self.best_sad = _recorded_best_sad(self.best)
 
     @staticmethod
@@ -206,14 +206,16 @@ class RunCheckpoints:
             ) from e
         done = template.step.dtype.type(step)
         step_arr = jax.device_put(done, template.step.sharding)
+        # Flax types TrainState.step as int | Array; a template built by init_state holds arrays.
+        g_step, d_step = cast(jax.Array, template.g.step), cast(jax.Array, template.d.step)
         g = template.g.replace(
-            step=jax.device_put(done, template.g.step.sharding),
+            step=jax.device_put(done, g_step.sharding),
             params=out.g_vars["params"],
             batch_stats=out.g_vars["batch_stats"],
             opt_state=out.g_opt,
         )
         d = template.d.replace(
-            step=jax.device_put(done, template.d.step.sharding),
+            step=jax.device_put(done, d_step.sharding),
             params=out.d["params"],
             batch_stats=out.d["batch_stats"],
             opt_state=out.d["opt_state"],

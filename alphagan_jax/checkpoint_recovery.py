@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jax
 
@@ -115,7 +115,7 @@ def restore_newest(manager: Any, restore: Callable[[int], T], name: str = "check
     if failures:
         barrier(f"alphagan:set-aside:{directory}")
         manager.reload()
-    return out, step
+    return cast(T, out), step  # out is set: the loop broke on a step that restored
 
 
 def unfinished_saves(directory: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +56,7 @@ def pad_to(x: np.ndarray, height: int, width: int) -> np.ndarray:
     if height < h or width < w:
         raise ValueError(f"cannot pad {h}x{w} down to {height}x{width}")
     pad = [(0, height - h), (0, width - w)] + [(0, 0)] * (x.ndim - 2)
-    mode = "reflect" if min(h, w) > 1 else "edge"
+    mode: Literal["reflect", "edge"] = "reflect" if min(h, w) > 1 else "edge"
     return np.pad(x, pad, mode=mode)
 
 

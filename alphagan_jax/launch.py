@@ -244,7 +244,9 @@ def supervise(procs: Sequence[subprocess.Popen], log_dir: Path, timeout: float |
                         file=sys.stderr,
                     )
                 stop_all(procs)
-                return codes[i]
+                code = codes[i]
+                assert code is not None  # failed lists exited processes only
+                return code
             if all(c == 0 for c in codes):
                 return 0
             if deadline is not None and time.monotonic() > deadline:

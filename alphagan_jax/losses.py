@@ -6,6 +6,9 @@ pixel of the batch, so large unknown regions weigh more, as in Deep Image Mattin
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import jax.numpy as jnp
 import optax
 
@@ -74,8 +77,8 @@ def _blur(x: jnp.ndarray, gain: float = 1.0) -> jnp.ndarray:
     """Separable 5x5 binomial blur of NHWC `x` with mirror (reflect-101) borders, times `gain`."""
     x = jnp.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
     h, w = x.shape[1] - 4, x.shape[2] - 4
-    x = sum(k * x[:, i : i + h, :, :] for i, k in enumerate(_BINOMIAL))
-    return gain * sum(k * x[:, :, i : i + w, :] for i, k in enumerate(_BINOMIAL))
+    x = functools.reduce(operator.add, (k * x[:, i : i + h, :, :] for i, k in enumerate(_BINOMIAL)))
+    return gain * functools.reduce(operator.add, (k * x[:, :, i : i + w, :] for i, k in enumerate(_BINOMIAL)))
 
 
 def _upsample(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:

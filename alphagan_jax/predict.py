@@ -275,9 +275,10 @@ class _ModelError(Exception):
     """The checkpoint could not be restored: nothing can be matted."""
 
 
-def _load_predictor(args: argparse.Namespace) -> tuple[Any, int]:
+def _load_predictor(args: argparse.Namespace) -> tuple[Any, int | None]:
     from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
+    predictor: Any  # a Predictor, or a RefinedPredictor around one
     try:
         if args.model:
             predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)

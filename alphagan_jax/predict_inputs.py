@@ -43,10 +43,12 @@ def pair_folder(image_dir: str | Path, guide_dir: str | Path, kind: str) -> list
     """
     images = list_images(image_dir)
     guides = files_by_stem(Path(guide_dir))
-    jobs, seen = [], {}
+    jobs: list[Job] = []
+    seen: dict[str, Path] = {}
     for image in images:
         guide = guides.get(image.stem)
-        job = Job(image.stem, image, **{kind: guide})
+        job = Job(image.stem, image)
+        setattr(job, kind, guide)  # kind is "trimap" or "mask"
         if image.stem in seen:
             # photo.jpg and photo.png would write the same photo.alpha.png.
             job.problem = f"{image} has the same name as {seen[image.stem]}: their outputs would collide"
@@ -88,6 +90,7 @@ def load_job(
     if job.trimap is not None:
         trimap = read_trimap(job.trimap, unknown_value=unknown_value)
     else:
+        assert job.mask is not None  # a Job has a trimap or a mask
         trimap = mask_file_to_trimap(job.mask, band, thresholds)
     check_sizes(job.name or job.image.stem, {job.image: image.shape[:2], job.guide: trimap.shape})
     if not (trimap == 128).any():

@@ -16,6 +16,8 @@ it enabled, else float32.
 
 from __future__ import annotations
 
+import functools
+import operator
 from functools import partial
 
 import jax
@@ -40,11 +42,11 @@ def _to_pixels(y: jnp.ndarray, dy: int, dx: int) -> jnp.ndarray:
 
 
 def _box(x: jnp.ndarray) -> jnp.ndarray:
-    return sum(_at_centres(x, dy, dx) for dy, dx in _SHIFTS)
+    return functools.reduce(operator.add, (_at_centres(x, dy, dx) for dy, dx in _SHIFTS))
 
 
 def _box_adjoint(y: jnp.ndarray) -> jnp.ndarray:
-    return sum(_to_pixels(y, dy, dx) for dy, dx in _SHIFTS)
+    return functools.reduce(operator.add, (_to_pixels(y, dy, dx) for dy, dx in _SHIFTS))
 
 
 def window_stats(image: jnp.ndarray, eps: float = LAPLACIAN_EPSILON) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -52,10 +54,8 @@ def window_stats(image: jnp.ndarray, eps: float = LAPLACIAN_EPSILON) -> tuple[jn
     mu = _box(image) / 9.0
     # Centred per shift, not E[I I^T] - mu mu^T: in float32 that difference loses the eps/9 = 1e-8 that
     # keeps a flat window's covariance invertible.
-    cov = 0.0
-    for dy, dx in _SHIFTS:
-        c = _at_centres(image, dy, dx) - mu
-        cov = cov + c[..., :, None] * c[..., None, :]
+    centred = (_at_centres(image, dy, dx) - mu for dy, dx in _SHIFTS)
+    cov = functools.reduce(operator.add, (c[..., :, None] * c[..., None, :] for c in centred))
     return mu, jnp.linalg.inv(cov / 9.0 + eps / 9.0 * jnp.eye(3, dtype=image.dtype))
 
 
@@ -118,7 +118,7 @@ def refine_alpha_jax(
 ) -> np.ndarray:
     """:func:`alphagan_jax.refine.refine_alpha` solved matrix-free with JAX; float32 HxW in [0, 1]."""
     check_inputs(image, trimap, alpha)
-    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     t = np.full(trimap.shape, 0.5)
     t[trimap == 0], t[trimap == 255] = 0.0, 1.0
     out = solve(

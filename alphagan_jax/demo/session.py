@@ -98,7 +98,8 @@ def background_of(colour: str | None, picture: str | None) -> tuple[Background, 
         m = _RGB.match(text)  # some Gradio versions report the picker's colour as rgb(a)(...)
         if m is None:
             raise PageError(f"background colour {text!r} is not a colour")
-        rgb = tuple(int(round(float(v))) for v in m.groups())
+        r, g, b = (int(round(float(v))) for v in m.groups()[:3])
+        rgb = (r, g, b)
     return rgb, "#{:02x}{:02x}{:02x}".format(*rgb)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def pad_inputs(image: np.ndarray, trimap: np.ndarray, height: int, width: int) -
     """uint8 1xHxWx3 and 1xHxWx1, reflect-padded at the bottom and right (edge-repeated for a 1 px side)."""
     h, w = trimap.shape
     pad = ((0, height - h), (0, width - w))
-    mode = "reflect" if min(h, w) > 1 else "edge"
+    mode: Literal["reflect", "edge"] = "reflect" if min(h, w) > 1 else "edge"
     img = np.pad(image, pad + ((0, 0),), mode=mode)
     tri = np.pad(trimap, pad, mode=mode)
     return img[None], tri[None, :, :, None]

@@ -56,6 +56,7 @@ def max_unpool(values: jnp.ndarray, indices: jnp.ndarray, height: int, width: in
         spread = _zero_interleave(_zero_interleave(picked, 1), 2)
         shifted = jnp.pad(spread, ((0, 0), (dy, 2 - dy), (dx, 2 - dx), (0, 0)))
         out = shifted if out is None else out + shifted
+    assert out is not None  # _OFFSETS is not empty
     # Drop the padding row/column of the pooling (padded index 0 is image row -1).
     return out[:, 1 : 1 + height, 1 : 1 + width, :]
 

@@ -54,7 +54,7 @@ class _PooledBatchNorm2d(nn.BatchNorm2d):
             self.running_mean,
             self.running_var,
             self.training,
-            self.momentum,
+            self.momentum,  # type: ignore[arg-type]  # set in __init__ (never None here); typed Optional by torch
             self.eps,
             torch.backends.cudnn.enabled,
         )
