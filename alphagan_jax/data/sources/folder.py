@@ -41,7 +41,7 @@ def folder_pools(path: str, bg_path: str = "") -> TrainPools:
     """The original reimplementation's layout: `path/Train/{fg,alpha,bg}` (or `path/{fg,alpha,bg}`).
 
     Foregrounds and alphas pair by file stem; `bg_path` (image folders, comma-separated) overrides
-    `Train/bg`. An optional `Train/bg_own` holds each foreground's own background (data/foregrounds.py).
+    `Train/bg`. An optional `Train/bg_own` holds each foreground's own background (written by tools/foregrounds.py).
     """
     root = Path(path)
     if not root.is_dir():
