@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from alphagan_jax.data.io import to_uint8, write_png
-from alphagan_jax.data.preview import image_grid
+from alphagan_jax.grids import image_grid
 
 
 class RunWriter:
@@ -37,7 +37,7 @@ class RunWriter:
             self._jsonl = open(jsonl, "a", encoding="utf-8")  # noqa: SIM115
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
-        if not self.active:
+        if self._tb is None or self._jsonl is None:  # not process 0
             return
         for name, value in values.items():
             self._tb.add_scalar(name, float(value), step)
@@ -46,13 +46,13 @@ class RunWriter:
 
     def image(self, step: int, name: str, image: np.ndarray) -> None:
         """`image`: H x W x 3 in [0, 1]. Also saved as WORKDIR/images/<name>_<step>.png to look at directly."""
-        if self.active:
+        if self._tb is not None:
             image = np.clip(image, 0, 1)
             self._tb.add_image(name, image, step, dataformats="HWC")
             write_png(self._images / f"{name}_{step:07d}.png", to_uint8(image))
 
     def close(self) -> None:
-        if self.active:
+        if self._tb is not None and self._jsonl is not None:
             self._tb.close()
             self._jsonl.close()
 

@@ -1,17 +1,13 @@
 """ImageNet initialisation: torchvision ResNet-50 state dicts to the Flax encoder's variables.
 
-    python -m alphagan_jax.weights --torchvision resnet50.pth --out weights/resnet50
-
-reads a `.pth` (needs the optional torch extra) or a `.npz` of the same keys and writes the converted
-`{'params', 'batch_stats'}` tree with Orbax; `config.model.pretrained` points training at that folder.
-
-exit status: 0 written; 2 nothing written (missing or unreadable file, keys that do not match, --out
-exists). Library log chatter is hidden; --verbose or ALPHAGAN_VERBOSE=1 shows it.
+`torchvision_resnet50_to_flax` converts, `save_encoder_variables` writes the `{'params', 'batch_stats'}`
+tree with Orbax and `load_encoder_variables` reads it back (`config.model.pretrained` names the folder).
+The command ``python -m alphagan_jax.weights --torchvision resnet50.pth --out DIR`` is
+:mod:`alphagan_jax.tools.weights`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -103,8 +99,8 @@ def torchvision_resnet50_to_flax(state_dict: Mapping[str, Any], in_channels: int
         tree[path[-1]] = value.astype(np.float32)
 
     for key, value in given.items():
-        *module, leaf = _flax_path(key)
-        module = tuple(module)
+        *module_path, leaf = _flax_path(key)
+        module = tuple(module_path)
         if leaf == "weight" and value.ndim == 4:
             kernel = np.transpose(value, (2, 3, 1, 0))  # OIHW -> HWIO
             if key == "conv1.weight" and in_channels > kernel.shape[2]:
@@ -168,24 +164,8 @@ def load_encoder_variables(pretrained_dir: str | Path) -> dict:
         return ckptr.restore(path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--torchvision", required=True, help="torchvision resnet50 state dict (.pth or .npz)")
-    parser.add_argument("--out", required=True, help="output folder (the value for model.pretrained)")
-    parser.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
-    args = parser.parse_args(argv)
-    from alphagan_jax import cli_logging
-
-    cli_logging.setup(args.verbose)
-    try:
-        variables = torchvision_resnet50_to_flax(load_state_dict(args.torchvision))
-        out = save_encoder_variables(variables, args.out)
-    except (OSError, ValueError, ImportError) as e:  # the message names the file or lists the bad keys
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}; train with --config.model.pretrained={args.out}")
-    return 0
-
-
+# The documented `python -m alphagan_jax.weights` runs the tool, which lives in alphagan_jax.tools.
 if __name__ == "__main__":
+    from alphagan_jax.tools.weights import main
+
     sys.exit(main())

@@ -15,7 +15,8 @@ from PIL import Image
 
 import evaluate
 from alphagan_jax.data import composition1k
-from alphagan_jax.data.composition1k import build, main
+from alphagan_jax.data.composition1k import build
+from alphagan_jax.tools.composition1k import main
 
 ADOBE = "Adobe-licensed images"
 

@@ -3,8 +3,9 @@
 import numpy as np
 
 from alphagan_jax.data.io import read_rgb
-from alphagan_jax.data.preview import image_grid, main, sample_grid
+from alphagan_jax.grids import image_grid
 from alphagan_jax.summary import prediction_grid
+from alphagan_jax.tools.preview import main, sample_grid
 
 
 def test_image_grid_layout():

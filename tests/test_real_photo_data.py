@@ -7,10 +7,10 @@ import pytest
 from helpers import batches, small_config, write_image
 
 from alphagan_jax.data.eval_sources import eval_samples
-from alphagan_jax.data.foregrounds import build_training_set, main
 from alphagan_jax.data.io import ImageReadError, read_alpha_u8, read_rgb
 from alphagan_jax.data.sources import build_train_pools, check_held_out
 from alphagan_jax.data.trimap import make_trimap
+from alphagan_jax.tools.foregrounds import build_training_set, main
 
 SIZE = 96
 

@@ -52,8 +52,8 @@ def test_foregrounds_tool_adds_them_as_a_folder_source(tmp_path, capsys):
     """--synthetic writes fg/alpha/bg_own per structure, which the folder source pairs (own backgrounds too)."""
     from helpers import write_image
 
-    from alphagan_jax.data.foregrounds import main
     from alphagan_jax.data.sources import folder_pools
+    from alphagan_jax.tools.foregrounds import main
 
     data = tmp_path / "photos"
     alpha = np.zeros((96, 96), np.uint8)

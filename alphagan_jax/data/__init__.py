@@ -18,7 +18,7 @@ __all__ = ["ImageReadError", "eval_samples", "make_train_dataset", "make_train_i
 
 def make_train_dataset(data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs):
     """This host's tf.data.Dataset of training batches; see pipeline.make_train_dataset."""
-    from alphagan_jax.data.pipeline import make_train_dataset as build
+    from alphagan_jax.data.pipeline import make_train_dataset as build  # lazy: only training needs a pipeline
 
     return build(data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs)
 
@@ -28,9 +28,15 @@ def make_train_iterator(
 ) -> Iterator[dict]:
     """This host's training batches: NumPy dicts from tf.data (pipeline.make_train_iterator), or jax Arrays
     made on the accelerator when data_config.pipeline is "jax" (device_pipeline.make_device_train_iterator)."""
+    # Lazy imports: `import alphagan_jax.data` stays light for evaluation; only training builds a pipeline.
     if getattr(data_config, "pipeline", "tf") == "jax":
-        from alphagan_jax.data.device_pipeline import make_device_train_iterator as build
-    else:
-        from alphagan_jax.data.pipeline import make_train_iterator as build
+        from alphagan_jax.data.device_pipeline import make_device_train_iterator
 
-    return build(data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs)
+        return make_device_train_iterator(
+            data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs
+        )
+    from alphagan_jax.data.pipeline import make_train_iterator
+
+    return make_train_iterator(
+        data_config, global_batch_size=global_batch_size, seed=seed, start_step=start_step, **kwargs
+    )

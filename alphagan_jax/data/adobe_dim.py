@@ -11,14 +11,14 @@ Configs:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
+from alphagan_jax.data.eval_sources import eval_folders, load_files, pair_files
 from alphagan_jax.data.io import ImageReadError
-from alphagan_jax.data.sources import Pool, TrainPools, background_pool, pair_foregrounds
+from alphagan_jax.data.pools import pair_foregrounds
 
 _TRAIN_GROUPS = ("Adobe-licensed images", "Other")
 
@@ -128,8 +128,6 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
             yield name, {"name": name, "fg": fg.read_bytes(), "alpha": alpha.read_bytes()}
 
     def _generate_test(self, folder: Path):
-        from alphagan_jax.data.eval_sources import eval_folders, load_files, pair_files
-
         folders = eval_folders("composition1k", folder)
         if folders.alpha is None:
             raise ImageReadError(
@@ -139,13 +137,15 @@ class AdobeDim(tfds.core.GeneratorBasedBuilder):
         # sizes agree), so a bad test file fails the build naming it rather than a later decode in TF.
         for files in pair_files("composition1k", folders):
             load_files(files)
+            image, trimap, alpha = files.image, files.trimap, files.alpha
+            assert image is not None and trimap is not None and alpha is not None  # else load_files raised
             yield (
                 files.name,
                 {
                     "name": files.name,
-                    "image": files.image.read_bytes(),
-                    "trimap": files.trimap.read_bytes(),
-                    "alpha": files.alpha.read_bytes(),
+                    "image": image.read_bytes(),
+                    "trimap": trimap.read_bytes(),
+                    "alpha": alpha.read_bytes(),
                 },
             )
 
@@ -169,29 +169,3 @@ def build(manual_dir: str, data_dir: str = "", config: str = "fg") -> tfds.core.
         builder.download_and_prepare(download_config=download_config)
     multihost_utils.sync_global_devices(f"adobe_dim/{config} built")
     return AdobeDim(config=config, data_dir=data_dir or None)
-
-
-def adobe_train_pools(data_config: Any) -> TrainPools:
-    """Pools for data.source='adobe_dim': fg/alpha bytes from the built TFDS `fg` split (built from data.path
-    on first use), backgrounds from data.bg_path (folder or TFDS name such as coco/2017 or voc/2012).
-
-    All foregrounds are held in memory as encoded bytes (about 1 GB for the full set), so sampling any of
-    them by index stays inside the TF graph.
-    """
-    root = Path(data_config.path)
-    if not root.is_dir():
-        raise ImageReadError(f"Adobe DIM directory not found: {root} (config key data.path)")
-    builder = build(str(root), data_config.tfds_data_dir)
-    ds = builder.as_dataset(split="train", shuffle_files=False)
-    fgs, alphas = [], []
-    for ex in tfds.as_numpy(ds):
-        fgs.append(ex["fg"])
-        alphas.append(ex["alpha"])
-    bg, bg_tfds = background_pool(data_config.bg_path, data_config.tfds_data_dir)
-    return TrainPools(
-        fg=Pool(encoded=tuple(fgs)),
-        alpha=Pool(encoded=tuple(alphas)),
-        bg=bg,
-        bg_tfds=bg_tfds,
-        tfds_data_dir=data_config.tfds_data_dir,
-    )

@@ -24,12 +24,10 @@ exit status: 0 the set is complete, 2 nothing more written (the error says why)
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import sys
-import time
 from concurrent.futures import FIRST_EXCEPTION, wait
 from pathlib import Path
 
@@ -47,6 +45,7 @@ from alphagan_jax.data.composition1k_plan import (
     recipe_difference,
 )
 from alphagan_jax.data.io import ImageReadError, encode_png
+from alphagan_jax.metrics import make_pool  # a spawn pool (callers, tests, may run JAX threads); a leaf
 
 MERGED, ALPHA, TRIMAPS = "merged", "alpha_copy", "trimaps"
 OUTPUT_DIRS = (MERGED, ALPHA, TRIMAPS)
@@ -68,7 +67,7 @@ def write_atomic(path: Path, data: bytes | np.ndarray) -> None:
     """Write under a temporary name in the same folder, then rename: readers never see half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{_PART}")
     with open(tmp, "wb") as f:
-        f.write(memoryview(data))
+        f.write(data if isinstance(data, bytes) else data.data)
     os.replace(tmp, path)
 
 
@@ -175,18 +174,17 @@ def _run_jobs(jobs: tuple[ForegroundJob, ...], out: Path, workers: int | None, b
             written += n
             bar.update(len(job.names))
         return rows, written
-    from alphagan_jax.metrics import make_pool  # a spawn pool: callers (tests) may run JAX threads
-
     with make_pool(workers) as pool:
         pending = {pool.submit(build_foreground, job, out): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
                 job = pending.pop(future)
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None:
                     # Let running foregrounds finish (their outputs are whole); start no other.
                     pool.shutdown(wait=True, cancel_futures=True)
-                    raise future.exception()
+                    raise error
                 job_rows, n = future.result()
                 rows += job_rows
                 written += n
@@ -211,30 +209,8 @@ def build(
     return write_manifest(out, rows), written, total
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--test-set", required=True, help="Adobe's Combined_Dataset/Test_set")
-    p.add_argument("--voc", required=True, help="PASCAL VOC 2012 JPEGImages folder")
-    p.add_argument("--out", required=True, help="output folder (merged/, alpha_copy/, trimaps/, MANIFEST.tsv)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: every core; 1: no pool)")
-    p.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
-    args = p.parse_args(argv)
-    from alphagan_jax import cli_logging
-
-    cli_logging.setup(args.verbose)
-    start = time.perf_counter()
-    try:
-        manifest, written, total = build(args.test_set, args.voc, args.out, args.workers)
-    except (BuildError, ImageReadError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    minutes = (time.perf_counter() - start) / 60
-    print(
-        f"Composition-1k: {total} composites in {Path(args.out)} ({written} written now, "
-        f"{total - written} already there) in {minutes:.1f} min; pixel hashes in {manifest}"
-    )
-    return 0
-
-
+# The documented `python -m alphagan_jax.data.composition1k` runs the tool, which lives in alphagan_jax.tools.
 if __name__ == "__main__":
+    from alphagan_jax.tools.composition1k import main
+
     sys.exit(main())

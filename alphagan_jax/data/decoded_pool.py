@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from alphagan_jax.data.io import ImageReadError
-from alphagan_jax.data.sources import Pool, check_pair_size
+from alphagan_jax.data.pools import Pool, check_pair_size
 
 _log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _pack(images: list[np.ndarray], scales: list[float]) -> DecodedImages:
 
 def decode_rgb_pool(tf, pool: Pool) -> DecodedImages:
     """uint8 HxWx3 images: procedural arrays as they are, files through tf_ops.decode_rgb."""
-    from alphagan_jax.data import tf_ops
+    from alphagan_jax.data import tf_ops  # lazy: tf_ops imports TensorFlow
 
     if pool.arrays is not None:
         images = list(pool.arrays)
@@ -130,7 +130,7 @@ def decode_rgb_pool(tf, pool: Pool) -> DecodedImages:
 
 def decode_alpha_pool(tf, pool: Pool) -> tuple[DecodedImages, UnknownIndex]:
     """HxWx1 levels (uint8, or uint16 when any matte is 16-bit) and the unknown-pixel index."""
-    from alphagan_jax.data import tf_ops
+    from alphagan_jax.data import tf_ops  # lazy: tf_ops imports TensorFlow
 
     if pool.arrays is not None:
         levels = [a.reshape(a.shape[0], a.shape[1], 1) for a in pool.arrays]

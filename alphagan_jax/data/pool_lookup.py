@@ -2,7 +2,8 @@
 
 An entry is its size, a `window(top, left, win)` that returns a float32 crop in [0, 1], and for
 foregrounds a `centre(seed)` that picks a pixel of the unknown region. Files (decoded per sample) and
-decoded buffers (decoded_pool.py) give the same values for the same index and seed.
+decoded buffers (decoded_pool.py) give the same values for the same index and seed. Imports TensorFlow
+(through tf_ops): only the tf.data pipeline imports this module.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from alphagan_jax.data import tf_ops
 from alphagan_jax.data.decoded_pool import DecodedFg, DecodedImages
-from alphagan_jax.data.sources import Pool
+from alphagan_jax.data.pools import Pool
 
 
 class Entry(NamedTuple):
@@ -23,8 +25,6 @@ class Entry(NamedTuple):
 
 def _full_getter(tf, pool: Pool, kind: str):
     """index -> whole decoded image: uint8 HxWx3 ('rgb') or float32 HxWx1 alpha ('alpha')."""
-    from alphagan_jax.data import tf_ops
-
     if pool.arrays is not None:
         table = tf.constant(pool.arrays)
         if kind == "rgb":
@@ -49,8 +49,6 @@ def image_entry(tf, rgb) -> Entry:
 
 def fg_from_pools(tf, fg: Pool, alpha: Pool) -> Callable[[Any], Entry]:
     """Foreground entries decoded per sample (window is RGB then alpha, 4 channels)."""
-    from alphagan_jax.data import tf_ops
-
     get_fg, get_alpha = _full_getter(tf, fg, "rgb"), _full_getter(tf, alpha, "alpha")
 
     def lookup(i) -> Entry:
@@ -100,8 +98,6 @@ class _Buffer:
 
 def fg_from_decoded(tf, decoded: DecodedFg) -> Callable[[Any], Entry]:
     """Foreground entries from buffers decoded at start-up."""
-    from alphagan_jax.data import tf_ops
-
     rgb, alpha = _Buffer(tf, decoded.rgb, 3), _Buffer(tf, decoded.alpha, 1)
     unknown = tf.constant(decoded.unknown.flat, tf.int32)
     unknown_offsets = tf.constant(decoded.unknown.offsets, tf.int64)

@@ -1,77 +1,11 @@
-"""Save a grid of training samples: one row per sample, columns image | trimap | alpha | fg | bg.
-
-python -m alphagan_jax.data.preview --config configs/synthetic.py --out grid.png [--num 4] [--seed 0]
-
-Exit status: 0 written; 2 nothing written (missing config, unreadable data). Library log chatter is hidden;
---verbose or ALPHAGAN_VERBOSE=1 shows it.
-"""
+"""``python -m alphagan_jax.data.preview``, the documented command for the training-sample grid, whose code
+is :mod:`alphagan_jax.tools.preview` (kept here so the command keeps working)."""
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
-
-from alphagan_jax.data.io import to_uint8, write_png
-
-
-def load_config(path: str):
-    """`get_config()` of a config file given by path."""
-    spec = importlib.util.spec_from_file_location("preview_config", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"config file not found: {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(Path(path).resolve().parents[1]))  # configs import configs.default
-    spec.loader.exec_module(module)
-    return module.get_config()
-
-
-def image_grid(columns: Sequence[np.ndarray], num: int) -> np.ndarray:
-    """float32 RGB grid: row i holds image i of every column (N x H x W x 1 or 3) side by side, one-channel
-    columns shown grey; at most `num` rows."""
-    rows = []
-    for i in range(min(num, len(columns[0]))):
-        cells = [np.asarray(c[i], np.float32) for c in columns]
-        cells = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in cells]
-        rows.append(np.concatenate(cells, axis=1))
-    return np.concatenate(rows, axis=0)
-
-
-def sample_grid(batch: dict[str, np.ndarray], num: int) -> np.ndarray:
-    """uint8 RGB grid of the first `num` samples of a training batch."""
-    return to_uint8(image_grid([batch[k] for k in ("image", "trimap", "alpha", "fg", "bg")], num))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="config file with get_config() (has .data)")
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--num", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", action="store_true", help="show library logs (also ALPHAGAN_VERBOSE=1)")
-    args = parser.parse_args(argv)
-    from alphagan_jax import cli_logging
-
-    verbose = cli_logging.setup(args.verbose)  # before TensorFlow is imported: it reads its log level then
-    cli_logging.import_tensorflow_quietly(verbose)
-    from alphagan_jax.data import make_train_iterator
-
-    try:
-        config = load_config(args.config)
-        it = make_train_iterator(
-            config.data, global_batch_size=args.num, seed=args.seed, process_index=0, process_count=1
-        )
-        write_png(args.out, sample_grid(next(it), args.num))
-    except (OSError, ValueError) as e:  # data errors name the file (ImageReadError is a ValueError)
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
-
 
 if __name__ == "__main__":
+    from alphagan_jax.tools.preview import main
+
     sys.exit(main())

@@ -51,7 +51,7 @@ def _body(rng: np.random.Generator, size: int) -> np.ndarray:
             radii = rng.uniform(0.1, 0.3, n) * size
             pts = np.stack([centre[0] + radii * np.cos(angles), centre[1] + radii * np.sin(angles)], 1)
             cv2.fillPoly(mask, [pts.astype(np.int32)], 255, cv2.LINE_AA)
-    alpha = mask.astype(np.float32) / 255.0
+    alpha: np.ndarray = mask.astype(np.float32) / 255.0
     sigma = float(rng.choice([0.0, 0.5, 1.5, 4.0]))
     if sigma > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), sigma)

@@ -77,9 +77,9 @@ def _mesh(rng: np.random.Generator, size: int) -> np.ndarray:
         cv2.line(canvas, (int(offset), 0), (int(offset), 2 * big), value, width, cv2.LINE_AA)
         if rng.random() < 0.9:  # now and then threads of one direction only (a screen, a curtain)
             cv2.line(canvas, (0, int(offset)), (2 * big, int(offset)), value, width, cv2.LINE_AA)
-    rot = cv2.getRotationMatrix2D((big, big), float(rng.uniform(0, 90)), 1.0)
+    rot: np.ndarray = cv2.getRotationMatrix2D((big, big), float(rng.uniform(0, 90)), 1.0)
     rot[:, 2] -= big / 2
-    grid = cv2.warpAffine(canvas, rot, (big, big)).astype(np.float32) / 255.0
+    grid: np.ndarray = cv2.warpAffine(canvas, rot, (big, big)).astype(np.float32) / 255.0
     grid = cv2.resize(_warp(rng, grid, rng.uniform(0, big / 25)), (size, size), interpolation=cv2.INTER_AREA)
     region = _region(rng, size, (0.7, 1.2))
     alpha = grid * region

@@ -1,0 +1,47 @@
+"""Training sources: where the foreground/alpha pool and the background pool come from (no TensorFlow).
+
+data.source names one module of this package, which registers its pool builder under that name
+(:mod:`alphagan_jax.data.source_registry`): ``synthetic`` (procedural, synthetic.py), ``folder`` (an image
+folder layout) and ``adobe_dim`` (the Adobe DIM TFDS build, imported only when chosen: it needs
+TensorFlow). A new source is a new module here. The pools and the helpers the sources share are in
+:mod:`alphagan_jax.data.pools`; they are re-exported here, where the pipelines have always found them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alphagan_jax.data.pools import (
+    Pool,
+    TrainPools,
+    background_pool,
+    check_pair_size,
+    list_backgrounds,
+    pair_foregrounds,
+    require_path,
+)
+from alphagan_jax.data.source_registry import register_source, source_builder, source_names
+from alphagan_jax.data.sources.folder import check_held_out, folder_pools, own_backgrounds, train_folder
+
+__all__ = [
+    "Pool",
+    "TrainPools",
+    "background_pool",
+    "build_train_pools",
+    "check_held_out",
+    "check_pair_size",
+    "folder_pools",
+    "list_backgrounds",
+    "own_backgrounds",
+    "pair_foregrounds",
+    "register_source",
+    "require_path",
+    "source_names",
+    "train_folder",
+]
+
+
+def build_train_pools(data_config: Any, seed: int) -> TrainPools:
+    """The pools of data.source, from the builder its module registers; an unknown name, or '' path with a
+    file-based source, is an error naming the key."""
+    return source_builder(data_config.source)(data_config, seed)
