@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from alphagan_jax.checkpoint import RunCheckpoints
+from alphagan_jax.data.recipe import check_data_config
 from alphagan_jax.data.sources import check_held_out
 from alphagan_jax.launch import barrier
 from alphagan_jax.models import build_generator
@@ -25,8 +26,6 @@ from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
 from alphagan_jax.workdir_lease import WorkdirLease, hold
-
-PIPELINES = ("tf", "jax")
 
 
 def _say(message: str) -> None:
@@ -79,32 +78,13 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_dev} devices")
     if t.batch_size % n_proc:
         raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_proc} processes")
-    if config.data.crop_size % 32:
-        raise ValueError(f"data.crop_size={config.data.crop_size} must be a multiple of 32")
     for key in ("w_alpha", "w_comp", "w_gan", "w_lap"):
         if not t[key] >= 0:
             raise ValueError(f"train.{key}={t[key]} must be >= 0 (a loss weight)")
     for key in ("log_every", "ckpt_every"):
         if t[key] <= 0:
             raise ValueError(f"train.{key} must be positive, got {t[key]}")
-    d = config.data
-    if d.get("pipeline", "tf") not in PIPELINES:
-        raise ValueError(f"data.pipeline={d.pipeline!r}: allowed values {', '.join(PIPELINES)}")
-    lo, hi = d.trimap_kernel_range
-    if not 1 <= lo <= hi:
-        raise ValueError(f"data.trimap_kernel_range={tuple(d.trimap_kernel_range)} needs 1 <= low <= high (pixels)")
-    lo, hi = d.scale_range
-    if not 0 < lo <= hi:
-        raise ValueError(f"data.scale_range={tuple(d.scale_range)} needs 0 < low <= high")
-    if d.decoded_cache_mb < 0:
-        raise ValueError(f"data.decoded_cache_mb={d.decoded_cache_mb} must be >= 0 (0 = decode every sample)")
-    jitter = tuple(d.color_jitter)
-    if len(jitter) != 3 or not 0 <= jitter[0] <= 0.5 or not 0 <= jitter[1] <= 1 or jitter[2] < 0:
-        raise ValueError(
-            f"data.color_jitter={jitter} needs three amounts (hue 0..0.5 turns, saturation 0..1, gamma >= 0)"
-        )
-    if not d.crop_choices or min(d.crop_choices) <= 0:
-        raise ValueError(f"data.crop_choices={tuple(d.crop_choices)} needs at least one positive crop size")
+    check_data_config(config.data)
 
 
 def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
