@@ -9,8 +9,9 @@ import contextlib
 import itertools
 import signal
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import ml_collections
@@ -151,7 +152,8 @@ def _prepare_steps(
     data = _train_iterator(config, start)
     first = next(data)
     if step_fn is None:
-        step_fn = make_sharded_step(config.train, mesh).lower(state, shard_batch(first, mesh)).compile()
+        jitted = cast(jax.stages.Wrapped, make_sharded_step(config.train, mesh))  # a jax.jit: it has .lower
+        step_fn = jitted.lower(state, shard_batch(first, mesh)).compile()
     return itertools.chain([first], data), step_fn
 
 
@@ -172,7 +174,8 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
             state = _abstract_state(config, mesh)
         else:
             state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
-        data = step_fn = None
+        data: Iterator[Any] | None = None
+        step_fn: Any = None
         if start < t.num_steps:
             # Compiled now rather than in the first step, so that the barrier below covers the compile too.
             data, step_fn = _prepare_steps(config, mesh, state, start)
@@ -196,6 +199,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
         ckpts.close()
         raise
 
+    assert data is not None  # start < t.num_steps here, so _prepare_steps made it
     lr = learning_rate(t)
     apply_g = state.g.apply_fn
     # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
@@ -234,12 +238,12 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
                 alpha = np.asarray(predict_batch(_local(state.eval_variables()), batch["image"], batch["trimap"]))
                 writer.image(step, "predictions", prediction_grid(batch, alpha))
             if validator is not None and (step % t.val_every == 0 or last_step_of_run):
-                values = _from_process_0(validator(state))
-                writer.scalars(step, {k: v for k, v in values.items() if v is not None})
-                _say(f"step {step}: validation SAD {_rounded(values['val/sad'])} MSE {_rounded(values['val/mse'])}")
-                if values["val/sad"] is not None:
+                val = _from_process_0(validator(state))
+                writer.scalars(step, {k: v for k, v in val.items() if v is not None})
+                _say(f"step {step}: validation SAD {_rounded(val['val/sad'])} MSE {_rounded(val['val/mse'])}")
+                if val["val/sad"] is not None:
                     _check_lease(lease, workdir)
-                    ckpts.save_if_best(state, config, values["val/sad"])
+                    ckpts.save_if_best(state, config, val["val/sad"])
             if saving:
                 _check_lease(lease, workdir)
                 ckpts.save(state, config)
@@ -321,7 +325,7 @@ def _local(tree: Any) -> Any:
 _VAL_KEYS = ("val/sad", "val/mse")
 
 
-def _from_process_0(values: dict[str, float | None]) -> dict[str, float | None]:
+def _from_process_0(values: Mapping[str, float | None]) -> Mapping[str, float | None]:
     """Process 0's validation numbers on every host. Keeping the best checkpoint is a collective save, so
     all hosts must decide it from the same SAD: hosts that skip a save the others make hang the run."""
     if jax.process_count() == 1:
