@@ -9,8 +9,9 @@ import contextlib
 import itertools
 import signal
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import ml_collections
@@ -18,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from alphagan_jax.checkpoint import RunCheckpoints
+from alphagan_jax.data.recipe import check_data_config
 from alphagan_jax.data.sources import check_held_out
 from alphagan_jax.launch import barrier
 from alphagan_jax.models import build_generator
@@ -25,8 +27,6 @@ from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
 from alphagan_jax.workdir_lease import WorkdirLease, hold
-
-PIPELINES = ("tf", "jax")
 
 
 def _say(message: str) -> None:
@@ -79,32 +79,13 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_dev} devices")
     if t.batch_size % n_proc:
         raise ValueError(f"train.batch_size={t.batch_size} must be divisible by the {n_proc} processes")
-    if config.data.crop_size % 32:
-        raise ValueError(f"data.crop_size={config.data.crop_size} must be a multiple of 32")
     for key in ("w_alpha", "w_comp", "w_gan", "w_lap"):
         if not t[key] >= 0:
             raise ValueError(f"train.{key}={t[key]} must be >= 0 (a loss weight)")
     for key in ("log_every", "ckpt_every"):
         if t[key] <= 0:
             raise ValueError(f"train.{key} must be positive, got {t[key]}")
-    d = config.data
-    if d.get("pipeline", "tf") not in PIPELINES:
-        raise ValueError(f"data.pipeline={d.pipeline!r}: allowed values {', '.join(PIPELINES)}")
-    lo, hi = d.trimap_kernel_range
-    if not 1 <= lo <= hi:
-        raise ValueError(f"data.trimap_kernel_range={tuple(d.trimap_kernel_range)} needs 1 <= low <= high (pixels)")
-    lo, hi = d.scale_range
-    if not 0 < lo <= hi:
-        raise ValueError(f"data.scale_range={tuple(d.scale_range)} needs 0 < low <= high")
-    if d.decoded_cache_mb < 0:
-        raise ValueError(f"data.decoded_cache_mb={d.decoded_cache_mb} must be >= 0 (0 = decode every sample)")
-    jitter = tuple(d.color_jitter)
-    if len(jitter) != 3 or not 0 <= jitter[0] <= 0.5 or not 0 <= jitter[1] <= 1 or jitter[2] < 0:
-        raise ValueError(
-            f"data.color_jitter={jitter} needs three amounts (hue 0..0.5 turns, saturation 0..1, gamma >= 0)"
-        )
-    if not d.crop_choices or min(d.crop_choices) <= 0:
-        raise ValueError(f"data.crop_choices={tuple(d.crop_choices)} needs at least one positive crop size")
+    check_data_config(config.data)
 
 
 def _train_iterator(config: ml_collections.ConfigDict, start_step: int):
@@ -171,7 +152,8 @@ def _prepare_steps(
     data = _train_iterator(config, start)
     first = next(data)
     if step_fn is None:
-        step_fn = make_sharded_step(config.train, mesh).lower(state, shard_batch(first, mesh)).compile()
+        jitted = cast(jax.stages.Wrapped, make_sharded_step(config.train, mesh))  # a jax.jit: it has .lower
+        step_fn = jitted.lower(state, shard_batch(first, mesh)).compile()
     return itertools.chain([first], data), step_fn
 
 
@@ -192,7 +174,8 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
             state = _abstract_state(config, mesh)
         else:
             state = jax.device_put(create_state(config, jax.random.PRNGKey(config.seed)), replicated(mesh))
-        data = step_fn = None
+        data: Iterator[Any] | None = None
+        step_fn: Any = None
         if start < t.num_steps:
             # Compiled now rather than in the first step, so that the barrier below covers the compile too.
             data, step_fn = _prepare_steps(config, mesh, state, start)
@@ -216,6 +199,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
         ckpts.close()
         raise
 
+    assert data is not None  # start < t.num_steps here, so _prepare_steps made it
     lr = learning_rate(t)
     apply_g = state.g.apply_fn
     # Clamped like evaluation's predictions, so the grids show what evaluate.py would write.
@@ -254,12 +238,12 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
                 alpha = np.asarray(predict_batch(_local(state.eval_variables()), batch["image"], batch["trimap"]))
                 writer.image(step, "predictions", prediction_grid(batch, alpha))
             if validator is not None and (step % t.val_every == 0 or last_step_of_run):
-                values = _from_process_0(validator(state))
-                writer.scalars(step, {k: v for k, v in values.items() if v is not None})
-                _say(f"step {step}: validation SAD {_rounded(values['val/sad'])} MSE {_rounded(values['val/mse'])}")
-                if values["val/sad"] is not None:
+                val = _from_process_0(validator(state))
+                writer.scalars(step, {k: v for k, v in val.items() if v is not None})
+                _say(f"step {step}: validation SAD {_rounded(val['val/sad'])} MSE {_rounded(val['val/mse'])}")
+                if val["val/sad"] is not None:
                     _check_lease(lease, workdir)
-                    ckpts.save_if_best(state, config, values["val/sad"])
+                    ckpts.save_if_best(state, config, val["val/sad"])
             if saving:
                 _check_lease(lease, workdir)
                 ckpts.save(state, config)
@@ -341,7 +325,7 @@ def _local(tree: Any) -> Any:
 _VAL_KEYS = ("val/sad", "val/mse")
 
 
-def _from_process_0(values: dict[str, float | None]) -> dict[str, float | None]:
+def _from_process_0(values: Mapping[str, float | None]) -> Mapping[str, float | None]:
     """Process 0's validation numbers on every host. Keeping the best checkpoint is a collective save, so
     all hosts must decide it from the same SAD: hosts that skip a save the others make hang the run."""
     if jax.process_count() == 1:

@@ -14,6 +14,8 @@ from conftest import REPO_ROOT
 from helpers import batches, small_config, write_image
 
 from alphagan_jax.data import device_pipeline as dp
+from alphagan_jax.data import jnp_ops
+from alphagan_jax.data.recipe import ALPHA_SNAP
 from alphagan_jax.data.sources import Pool, TrainPools
 from alphagan_jax.data.trimap import make_trimap
 
@@ -64,7 +66,7 @@ def test_trimap_matches_opencv_for_every_kernel_pair():
     alpha = np.clip(rng.normal(0.5, 0.8, (37, 50)), 0, 1).astype(np.float32)
     alpha[5:20, 8:30] = 1.0
     alpha[25:, 35:] = 0.0
-    fn = jax.jit(lambda a, kf, ku: dp.trimap_from_alpha(a, kf, ku, 12))
+    fn = jax.jit(lambda a, kf, ku: jnp_ops.trimap_from_alpha(a, kf, ku, 12))
     for k_fg in range(1, 13):
         for k_unk in range(1, 13):
             got = np.asarray(fn(alpha[:, :, None], k_fg, k_unk))[:, :, 0]
@@ -77,10 +79,12 @@ def test_hue_and_saturation_match_tensorflow():
     rgb = np.random.default_rng(2).random((16, 16, 3), dtype=np.float32)
     rgb[0, :3] = [[0, 0, 0], [1, 1, 1], [0.5, 0.5, 0.5]]  # grey: no hue
     for delta in (-0.3, 0.1, 0.45):
-        np.testing.assert_allclose(dp.adjust_hue(jnp.asarray(rgb), delta), tf.image.adjust_hue(rgb, delta), atol=2e-6)
+        np.testing.assert_allclose(
+            jnp_ops.adjust_hue(jnp.asarray(rgb), delta), tf.image.adjust_hue(rgb, delta), atol=2e-6
+        )
     for factor in (0.0, 0.6, 1.4):
         np.testing.assert_allclose(
-            dp.adjust_saturation(jnp.asarray(rgb), factor), tf.image.adjust_saturation(rgb, factor), atol=2e-6
+            jnp_ops.adjust_saturation(jnp.asarray(rgb), factor), tf.image.adjust_saturation(rgb, factor), atol=2e-6
         )
 
 
@@ -98,7 +102,7 @@ def test_crop_at_scale_one_is_the_exact_window_anywhere_in_a_padded_pool():
     for i, img in enumerate((big, small)):
         h, w = img.shape[:2]
         for top, left in ((0, 0), (h - size, w - size), (h - size, 0), (7, 11)):
-            got = dp.crop_resize(stack, i, jnp.int32(top), jnp.int32(left), jnp.int32(size), size, 24)
+            got = jnp_ops.crop_resize(stack.pixels, i, jnp.int32(top), jnp.int32(left), jnp.int32(size), size, 24)
             np.testing.assert_allclose(np.asarray(got), img[top : top + size, left : left + size], atol=1e-3)
 
 
@@ -115,7 +119,7 @@ def test_crop_equals_resampling_the_whole_padded_image(win, size):
         padded = np.pad(img, ((0, 60 - img.shape[0]), (0, 80 - img.shape[1]), (0, 0)), mode="edge")
         h, w = img.shape[:2]
         for top, left in ((0, 0), (h - win, w - win), (9, 5)):
-            got = dp.crop_resize(stack, i, jnp.int32(top), jnp.int32(left), jnp.int32(win), size, 40)
+            got = jnp_ops.crop_resize(stack.pixels, i, jnp.int32(top), jnp.int32(left), jnp.int32(win), size, 40)
             scale = size / win
             want = jax.image.scale_and_translate(
                 jnp.asarray(padded, jnp.float32),
@@ -133,7 +137,7 @@ def test_crop_of_a_constant_image_stays_constant_at_its_borders():
     """Downscaled windows touching the image's edge read no padding zeros (the stack repeats edges)."""
     small = np.full((30, 30, 3), 200, np.uint8)
     stack = _stack([np.zeros((64, 64, 3), np.uint8), small])
-    got = dp.crop_resize(stack, 1, jnp.int32(30 - 24), jnp.int32(30 - 24), jnp.int32(24), 10, 24)
+    got = jnp_ops.crop_resize(stack.pixels, 1, jnp.int32(30 - 24), jnp.int32(30 - 24), jnp.int32(24), 10, 24)
     np.testing.assert_allclose(np.asarray(got), 200.0, atol=1e-3)
 
 
@@ -156,7 +160,7 @@ def test_batches_are_valid_aligned_composites(tmp_path):
     assert (a[t == 1.0] == 1.0).all() and (a[t == 0.0] == 0.0).all()
     assert (t[(a > 0) & (a < 1)] == 0.5).all()
     assert (((a > 0) & (a < 1)).reshape(8, -1).any(axis=1)).all()
-    np.testing.assert_allclose(batch["fg"][..., 0:1], a, atol=dp.ALPHA_SNAP + 1e-6)
+    np.testing.assert_allclose(batch["fg"][..., 0:1], a, atol=ALPHA_SNAP + 1e-6)
     np.testing.assert_allclose(batch["image"], a * batch["fg"] + (1 - a) * batch["bg"], atol=1e-6)
 
 

@@ -6,7 +6,7 @@ random scale, flips, colour changes, the photo's own background or a new one, th
 the composite. It is for hosts without TensorFlow (this project's GPU machines have none) and for feeding a
 fast accelerator, which a few CPU cores of tf.data cannot.
 
-The recipe is pipeline.py's, key for key; the samples are not the same ones. The random streams differ
+The recipe is pipeline.py's (recipe.py), key for key; the samples are not the same ones. The random streams differ
 (jax.random instead of TF's stateless ops), and a crop is resized in one pass with a triangle filter
 (jax.image.scale_and_translate with antialiasing) instead of 2x box steps then bilinear, so every source
 pixel still keeps a weight. That filter also reads the pixels just around the window, where tf.data's sees
@@ -23,8 +23,7 @@ Foreground and background indices follow a fresh permutation per epoch.
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,26 +31,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from alphagan_jax.data import jnp_ops as ops
 from alphagan_jax.data.io import alpha_from_raw, decode_raw, read_alpha, read_rgb, rgb_from_raw
-from alphagan_jax.data.pipeline import host_share
+from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
 from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check_pair_size
 
-ALPHA_SNAP = 1.0 / 1024.0  # as tf_ops.ALPHA_SNAP: resize round-off near 0 and 1 is snapped
 _ALPHA_LEVELS = 65535.0  # alpha is stored as uint16 levels: exact for 8-bit (x 257) and 16-bit mattes
-_KEYS = (
-    "fg_window",
-    "fg_centre",
-    "fg_flip",
-    "bg_window",
-    "bg_y",
-    "bg_x",
-    "bg_flip",
-    "k_fg",
-    "k_unk",
-    "own_bg",
-    "jitter_fg",
-    "jitter_bg",
-)
 
 
 @dataclass(frozen=True)
@@ -82,6 +67,8 @@ jax.tree_util.register_dataclass(
     data_fields=["fg", "alpha", "bg", "own_bg", "unknown", "unknown_start", "unknown_count"],
     meta_fields=[],
 )
+
+SampleFn = Callable[[DevicePools, jax.Array], dict[str, jax.Array]]
 
 
 def _rgb_images(pool: Pool, what: str) -> list[np.ndarray]:
@@ -168,207 +155,52 @@ def decode_pools(pools: TrainPools, budget_mb: float) -> DevicePools:
     )
 
 
-# --- per-sample ops (traced; every shape static, sizes and offsets traced) ---------------------------------
-
-
-def window_max(x: jax.Array, k: jax.Array, axis: int, k_max: int) -> jax.Array:
-    """Max over the window [i - (k-1)//2, i + k//2] along `axis` (zero outside); k traced, 1 <= k <= k_max.
-
-    The window of trimap.dilate and tf_ops: m_p[j] = max(y[j : j + p]) for the powers of two p <= k_max,
-    then a window of k is the max of two overlapping windows of the largest p <= k.
-    """
-    n = x.shape[axis]
-    pad = [(0, 0)] * x.ndim
-    pad[axis] = (k_max, k_max)
-    y = jnp.pad(x, pad)
-    length = y.shape[axis]
-    levels = [y]
-    p = 1
-    while 2 * p <= k_max:
-        m = levels[-1]
-        shifted = jnp.concatenate(
-            [jax.lax.slice_in_dim(m, p, length, axis=axis), jnp.zeros_like(jax.lax.slice_in_dim(m, 0, p, axis=axis))],
-            axis=axis,
-        )
-        levels.append(jnp.maximum(m, shifted))
-        p *= 2
-    exponents = jnp.arange(len(levels))
-    level = jnp.sum((2**exponents) <= k) - 1
-    m = jnp.stack(levels)[level]
-    start = k_max - (k - 1) // 2
-    first = jax.lax.dynamic_slice_in_dim(m, start, n, axis=axis)
-    second = jax.lax.dynamic_slice_in_dim(m, start + k - 2**level, n, axis=axis)
-    return jnp.maximum(first, second)
-
-
-def trimap_from_alpha(alpha: jax.Array, fg_kernel: jax.Array, unknown_kernel: jax.Array, k_max: int) -> jax.Array:
-    """HxWx1 trimap in {0, 0.5, 1} from HxWx1 alpha: fg = erode(alpha == 1), unknown = dilate(alpha > 0) - fg,
-    with k x k squares, as trimap.make_trimap and tf_ops.trimap_from_alpha."""
-
-    def dilate(mask, k):
-        return window_max(window_max(mask, k, 0, k_max), k, 1, k_max)
-
-    solid = (alpha >= 1.0).astype(jnp.float32)
-    fg = 1.0 - dilate(1.0 - solid, fg_kernel)
-    unknown = dilate((alpha > 0.0).astype(jnp.float32), unknown_kernel)
-    return jnp.where(fg > 0.5, 1.0, jnp.where(unknown > 0.5, 0.5, 0.0))
-
-
-def rgb_to_hsv(rgb: jax.Array) -> jax.Array:
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    v = jnp.max(rgb, axis=-1)
-    c = v - jnp.min(rgb, axis=-1)
-    s = jnp.where(v > 0, c / jnp.where(v > 0, v, 1.0), 0.0)
-    safe = jnp.where(c > 0, c, 1.0)
-    h = jnp.where(v == r, (g - b) / safe, jnp.where(v == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
-    h = jnp.where(c > 0, jnp.mod(h / 6.0, 1.0), 0.0)
-    return jnp.stack([h, s, v], axis=-1)
-
-
-def hsv_to_rgb(hsv: jax.Array) -> jax.Array:
-    h, s, v = hsv[..., 0:1], hsv[..., 1:2], hsv[..., 2:3]
-    n = jnp.array([5.0, 3.0, 1.0])
-    k = jnp.mod(n + h * 6.0, 6.0)
-    return v - v * s * jnp.clip(jnp.minimum(k, 4.0 - k), 0.0, 1.0)
-
-
-def adjust_hue(rgb: jax.Array, delta: jax.Array) -> jax.Array:
-    """tf.image.adjust_hue: the hue turned by `delta` turns of the colour wheel."""
-    hsv = rgb_to_hsv(rgb)
-    return hsv_to_rgb(hsv.at[..., 0].set(jnp.mod(hsv[..., 0] + delta, 1.0)))
-
-
-def adjust_saturation(rgb: jax.Array, factor: jax.Array) -> jax.Array:
-    """tf.image.adjust_saturation: the saturation times `factor`, clipped to [0, 1]."""
-    hsv = rgb_to_hsv(rgb)
-    return hsv_to_rgb(hsv.at[..., 1].set(jnp.clip(hsv[..., 1] * factor, 0.0, 1.0)))
-
-
-def color_jitter(key: jax.Array, rgb: jax.Array, hue: float, saturation: float, gamma: float) -> jax.Array:
-    """tf_ops.color_jitter's change: a hue rotation of up to +-`hue` turns, saturation times
-    [1 - saturation, 1 + saturation], then a log-uniform gamma in [1/(1 + gamma), 1 + gamma]."""
-    k_hue, k_sat, k_gamma = jax.random.split(key, 3)
-    if hue > 0:
-        rgb = adjust_hue(rgb, jax.random.uniform(k_hue, (), minval=-hue, maxval=hue))
-    if saturation > 0:
-        rgb = adjust_saturation(rgb, jax.random.uniform(k_sat, (), minval=1.0 - saturation, maxval=1.0 + saturation))
-    if gamma > 0:
-        log_g = jax.random.uniform(k_gamma, (), minval=-1.0, maxval=1.0) * math.log1p(gamma)
-        rgb = jnp.power(jnp.maximum(rgb, 0.0), jnp.exp(log_g))
-    return jnp.clip(rgb, 0.0, 1.0)
-
-
-def crop_resize(
-    stack: Stack, i: jax.Array, top: jax.Array, left: jax.Array, win: jax.Array, size: int, max_win: int
-) -> jax.Array:
-    """Window [top, top + win) x [left, left + win) of image i, resized to size x size (float32, C channels).
-
-    Only a static (max_win + margins)-sided block around the window is read, so the cost does not grow with
-    the image. Downscaling uses a triangle filter (every source pixel keeps a weight); upscaling is bilinear.
-    """
-    _, height, width, channels = stack.pixels.shape
-    margin = int(math.ceil(max_win / size)) + 2  # the filter's reach past the window, in source pixels
-    bh, bw = min(max_win + 2 * margin, height), min(max_win + 2 * margin, width)
-    top0 = jnp.clip(top - margin, 0, height - bh)
-    left0 = jnp.clip(left - margin, 0, width - bw)
-    block = jax.lax.dynamic_slice(stack.pixels, (i, top0, left0, 0), (1, bh, bw, channels))[0]
-    scale = size / win.astype(jnp.float32)
-    translation = jnp.stack([-(top - top0) * scale, -(left - left0) * scale])
-    return jax.image.scale_and_translate(
-        block.astype(jnp.float32),
-        (size, size, channels),
-        (0, 1),
-        jnp.stack([scale, scale]),
-        translation,
-        method="linear",
-        antialias=True,
-    )
-
-
-def _epoch_index(key: jax.Array, k: jax.Array, n: int, tag: int) -> jax.Array:
-    """Entry k % n of a random permutation of range(n), fresh for every epoch k // n.
-
-    With threefry's partitionable splitting (JAX's default), split(key)[j] equals fold_in(key, j), so the
-    key of epoch e's permutation is also sample 1's e-th draw key (tf_ops' seeds overlap the same way). The
-    permutations stay uniform; kept as is, so the runs in the README reproduce.
-    """
-    if n == 1:
-        return jnp.int32(0)
-    epoch_key = jax.random.fold_in(jax.random.fold_in(key, tag), k // n)
-    return jax.random.permutation(epoch_key, n)[k % n]
-
-
-def _window_size(key, choices: tuple[int, ...], scale_range: tuple[float, float], height, width):
-    """round(c / s) for a random crop choice c and scale s, capped by the image's short side."""
-    k_c, k_s = jax.random.split(key)
-    c = jnp.array(choices, jnp.float32)[jax.random.randint(k_c, (), 0, len(choices))]
-    s = jax.random.uniform(k_s, (), minval=scale_range[0], maxval=scale_range[1])
-    return jnp.clip(jnp.round(c / s).astype(jnp.int32), 1, jnp.minimum(height, width))
-
-
-def _maybe_flip(key, img):
-    return jnp.where(jax.random.uniform(key) < 0.5, img[:, ::-1], img)
-
-
-def make_sample_fn(data_config: Any, seed: int, n_fg: int, n_bg: int, has_own: bool):
-    """(DevicePools, global index k) -> one sample {image, trimap, alpha, fg, bg}, float32 HxWxC."""
-    size = int(data_config.crop_size)
-    choices = tuple(int(c) for c in data_config.crop_choices)
-    scale_range = (float(data_config.scale_range[0]), float(data_config.scale_range[1]))
-    k_lo, k_hi = (int(v) for v in data_config.trimap_kernel_range)
-    flip = bool(data_config.flip)
-    own_prob = float(data_config.own_bg_prob) if has_own else 0.0
-    jitter = tuple(float(v) for v in data_config.color_jitter)
-    max_win = int(round(max(choices) / scale_range[0]))
+def make_sample_fn(recipe: SampleRecipe, seed: int, n_fg: int, n_bg: int, has_own: bool) -> SampleFn:
+    """(DevicePools, global index k) -> one sample {image, trimap, alpha, fg, bg}, float32 HxWxC, made by
+    recipe.py's steps with jnp_ops."""
+    size, choices, scale_range = recipe.crop_size, recipe.crop_choices, recipe.scale_range
+    k_max = recipe.trimap_kernel_range[1]
+    own_prob = recipe.own_bg_prob if has_own else 0.0
+    max_win = recipe.max_window
     base = jax.random.PRNGKey(seed)
 
     def sample(pools: DevicePools, k: jax.Array) -> dict[str, jax.Array]:
-        keys = dict(zip(_KEYS, jax.random.split(jax.random.fold_in(base, k), len(_KEYS)), strict=True))
-        i = _epoch_index(base, k, n_fg, 1)
+        keys = dict(zip(SAMPLE_KEYS, jax.random.split(jax.random.fold_in(base, k), len(SAMPLE_KEYS)), strict=True))
+        i = ops.epoch_index(base, k, n_fg, 1)
         h, w = pools.fg.sizes[i, 0], pools.fg.sizes[i, 1]
-        win = _window_size(keys["fg_window"], choices, scale_range, h, w)
-        count = pools.unknown_count[i]
-        k_r, k_y, k_x = jax.random.split(keys["fg_centre"], 3)
-        r = jax.random.randint(k_r, (), 0, jnp.maximum(count, 1))
-        yx = jnp.where(
-            count > 0,
-            pools.unknown[pools.unknown_start[i] + r],
-            jnp.stack([jax.random.randint(k_y, (), 0, h), jax.random.randint(k_x, (), 0, w)]),
-        )
-        top = jnp.clip(yx[0] - win // 2, 0, h - win)
-        left = jnp.clip(yx[1] - win // 2, 0, w - win)
-        cut = lambda stack: crop_resize(stack, i, top, left, win, size, max_win)  # noqa: E731
+        win = ops.window_size(keys["fg_window"], choices, scale_range, h, w)
+        start = pools.unknown_start[i]
+        yx = ops.pick_centre(keys["fg_centre"], pools.unknown_count[i], lambda r: pools.unknown[start + r], h, w)
+        top, left = ops.window_around(yx[0], yx[1], win, h, w)
+        cut = lambda stack: ops.crop_resize(stack.pixels, i, top, left, win, size, max_win)  # noqa: E731
         fga = jnp.concatenate([cut(pools.fg) / 255.0, cut(pools.alpha) / _ALPHA_LEVELS], axis=-1)
         if own_prob > 0:
             fga = jnp.concatenate([fga, cut(pools.own_bg) / 255.0], axis=-1)
-        if flip:
-            fga = _maybe_flip(keys["fg_flip"], fga)
+        if recipe.flip:
+            fga = ops.maybe_flip(keys["fg_flip"], fga)
         fg = jnp.clip(fga[:, :, :3], 0.0, 1.0)
-        a = jnp.clip(fga[:, :, 3:4], 0.0, 1.0)
-        alpha = jnp.where(a < ALPHA_SNAP, 0.0, jnp.where(a > 1.0 - ALPHA_SNAP, 1.0, a))
+        alpha = ops.snap_alpha(fga[:, :, 3:4])
 
-        j = _epoch_index(base, k, n_bg, 2)
+        j = ops.epoch_index(base, k, n_bg, 2)
         bh, bw = pools.bg.sizes[j, 0], pools.bg.sizes[j, 1]
-        bwin = _window_size(keys["bg_window"], choices, scale_range, bh, bw)
+        bwin = ops.window_size(keys["bg_window"], choices, scale_range, bh, bw)
         btop = jax.random.randint(keys["bg_y"], (), 0, bh - bwin + 1)
         bleft = jax.random.randint(keys["bg_x"], (), 0, bw - bwin + 1)
-        bg = jnp.clip(crop_resize(pools.bg, j, btop, bleft, bwin, size, max_win) / 255.0, 0.0, 1.0)
-        if flip:
-            bg = _maybe_flip(keys["bg_flip"], bg)
+        bg = jnp.clip(ops.crop_resize(pools.bg.pixels, j, btop, bleft, bwin, size, max_win) / 255.0, 0.0, 1.0)
+        if recipe.flip:
+            bg = ops.maybe_flip(keys["bg_flip"], bg)
         bg_jitter_key = keys["jitter_bg"]
-        if own_prob > 0:
+        if own_prob > 0:  # recipe steps 3 and 4
             own = jax.random.uniform(keys["own_bg"]) < own_prob
             bg = jnp.where(own, jnp.clip(fga[:, :, 4:7], 0.0, 1.0), bg)
-            # A replayed photo keeps its own colour relation: its background gets the foreground's change.
             bg_jitter_key = jnp.where(own, keys["jitter_fg"], keys["jitter_bg"])
-        if any(jitter):
-            fg = color_jitter(keys["jitter_fg"], fg, *jitter)
-            bg = color_jitter(bg_jitter_key, bg, *jitter)
-        k_fg = jax.random.randint(keys["k_fg"], (), k_lo, k_hi + 1)
-        k_unk = jax.random.randint(keys["k_unk"], (), k_lo, k_hi + 1)
-        trimap = trimap_from_alpha(alpha, k_fg, k_unk, k_hi)
-        image = alpha * fg + (1.0 - alpha) * bg
-        return {"image": image, "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
+        if recipe.jitters:
+            fg = ops.color_jitter(keys["jitter_fg"], fg, *recipe.color_jitter)
+            bg = ops.color_jitter(bg_jitter_key, bg, *recipe.color_jitter)
+        k_fg = ops.random_kernel(keys["k_fg"], recipe.trimap_kernel_range)
+        k_unk = ops.random_kernel(keys["k_unk"], recipe.trimap_kernel_range)
+        trimap = ops.trimap_from_alpha(alpha, k_fg, k_unk, k_max)
+        return {"image": ops.composite(alpha, fg, bg), "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
 
     return sample
 
@@ -388,13 +220,14 @@ def make_device_train_iterator(
     The contract of pipeline.make_train_iterator, with jax Arrays instead of NumPy: the step can take them
     without a trip through host memory.
     """
+    recipe = SampleRecipe.from_config(data_config)
     p, b = host_share(global_batch_size, process_index, process_count)
     pools = pools if pools is not None else build_train_pools(data_config, seed)
     decoded = decode_pools(pools, float(data_config.decoded_cache_mb))
-    own = decoded.own_bg is not None and float(data_config.own_bg_prob) > 0
+    own = recipe.replays_own_bg(len(pools.own_bg))
     if not own:
         decoded = dataclasses.replace(decoded, own_bg=None)
-    sample = make_sample_fn(data_config, seed, len(pools.fg), len(pools.bg), own)
+    sample = make_sample_fn(recipe, seed, len(pools.fg), len(pools.bg), own)
     device = jax.local_devices()[0]
     on_device = jax.device_put(decoded, device)
 

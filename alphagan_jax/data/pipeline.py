@@ -8,19 +8,21 @@ exactly. Host p of P takes positions [p * b, (p + 1) * b) of every global batch 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
-from alphagan_jax.data.decoded_pool import decode_rgb_pool, decode_within_budget
+from alphagan_jax.data import pool_lookup
+from alphagan_jax.data import tf_ops as ops
+from alphagan_jax.data.decoded_pool import decode_rgb_pool, decode_within_budget, raise_for_undecodable
+from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
 from alphagan_jax.data.sources import TrainPools, build_train_pools
 
 
-def import_tf():
-    """Import TensorFlow with its GPUs hidden: JAX owns the accelerators, tf.data only uses CPUs."""
-    import tensorflow as tf
-
+def import_tf() -> Any:
+    """TensorFlow with its GPUs hidden: JAX owns the accelerators, tf.data only uses CPUs."""
     try:
         tf.config.set_visible_devices([], "GPU")
     except RuntimeError:  # already initialised; the devices were hidden by the first call
@@ -28,35 +30,22 @@ def import_tf():
     return tf
 
 
-def _epoch_index(tf, k, seed: int, n: int, tag: int):
-    """Entry k % n of a stateless random permutation of range(n), fresh for every epoch k // n."""
-    if n == 1:
-        return tf.constant(0, tf.int64)
-    perm_seed = tf.random.experimental.stateless_fold_in(tf.stack([tf.constant(seed, tf.int64), k // n]), tag)
-    return tf.random.experimental.index_shuffle(k % n, perm_seed, tf.constant(n - 1, tf.int64))
-
-
 def make_sample_fn(
-    tf, pools: TrainPools, data_config: Any, seed: int, decoded: tuple = (None, None), decoded_own: Any = None
-):
-    """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample.
+    tf: Any,
+    pools: TrainPools,
+    recipe: SampleRecipe,
+    seed: int,
+    decoded: tuple[Any, Any] = (None, None),
+    decoded_own: Any = None,
+) -> Callable[..., dict[str, Any]]:
+    """The map function: (global index k[, encoded bg]) -> dict of float32 tensors for one sample, made by
+    recipe.py's steps with tf_ops.
 
     `decoded` is (DecodedFg or None, DecodedImages or None) from decoded_pool.decode_within_budget, and
     `decoded_own` the decoded own-background pool or None; a pool without one is decoded per sample. Both
     give the same sample for the same k.
-
-    With probability data.own_bg_prob (and an own-background pool), a sample's background is the
-    foreground's own, cut with the same window and flip: the composite is then the photo itself, so the
-    network also sees real photographs, not only new composites.
     """
-    from alphagan_jax.data import pool_lookup
-    from alphagan_jax.data import tf_ops as ops
-
-    size = int(data_config.crop_size)
-    choices = tuple(int(c) for c in data_config.crop_choices)
-    scale_range = tuple(float(s) for s in data_config.scale_range)
-    kernels = tuple(int(v) for v in data_config.trimap_kernel_range)
-    flip = bool(data_config.flip)
+    size, choices, scale_range = recipe.crop_size, recipe.crop_choices, recipe.scale_range
     decoded_fg, decoded_bg = decoded
     fg_entry = (
         pool_lookup.fg_from_decoded(tf, decoded_fg)
@@ -69,42 +58,23 @@ def make_sample_fn(
     elif len(pools.bg):
         bg_entry = pool_lookup.bg_from_pool(tf, pools.bg)
     n_fg, n_bg = len(pools.fg), len(pools.bg)
-    own_prob = float(data_config.own_bg_prob)
-    jitter = tuple(float(v) for v in data_config.color_jitter)
     own_entry = None
-    if own_prob > 0 and len(pools.own_bg):
+    if recipe.replays_own_bg(len(pools.own_bg)):
         own_entry = (
             pool_lookup.bg_from_decoded(tf, decoded_own)
             if decoded_own is not None
             else pool_lookup.bg_from_pool(tf, pools.own_bg)
         )
 
-    def sample(k, bg_contents=None):
+    def sample(k: Any, bg_contents: Any = None) -> dict[str, Any]:
         base = tf.stack([tf.constant(seed, tf.int64), k])
-        s = {
-            name: ops.fold_seed(base, i)
-            for i, name in enumerate(
-                (
-                    "fg_window",
-                    "fg_centre",
-                    "fg_flip",
-                    "bg_window",
-                    "bg_y",
-                    "bg_x",
-                    "bg_flip",
-                    "k_fg",
-                    "k_unk",
-                    "own_bg",
-                    "jitter_fg",
-                    "jitter_bg",
-                )
-            )
-        }
+        s = {name: ops.fold_seed(base, i) for i, name in enumerate(SAMPLE_KEYS)}
 
-        fg_index = _epoch_index(tf, k, seed, n_fg, 1)
+        fg_index = ops.epoch_index(k, seed, n_fg, 1)
         fg_src = fg_entry(fg_index)
         h, w = fg_src.height, fg_src.width
         win = ops.window_size(s["fg_window"], choices, scale_range, h, w)
+        assert fg_src.centre is not None  # foreground entries have one
         y, x = fg_src.centre(s["fg_centre"])
         top, left = ops.window_around(y, x, win, h, w)
         fga = fg_src.window(top, left, win)
@@ -112,59 +82,45 @@ def make_sample_fn(
             # The own background rides along as channels 4..6, so it gets the foreground's resize and flip.
             fga = tf.concat([fga, own_entry(fg_index).window(top, left, win)], axis=-1)
         fga = ops.resize_square(fga, size)
-        if flip:
+        if recipe.flip:
             fga = ops.maybe_flip(s["fg_flip"], fga)
         fg = tf.clip_by_value(fga[:, :, :3], 0.0, 1.0)
         alpha = ops.snap_alpha(fga[:, :, 3:4])
 
-        bg_src = (
-            pool_lookup.image_entry(tf, ops.decode_rgb(bg_contents))
-            if bg_contents is not None
-            else bg_entry(_epoch_index(tf, k, seed, n_bg, 2))
-        )
+        if bg_contents is not None:
+            bg_src = pool_lookup.image_entry(tf, ops.decode_rgb(bg_contents))
+        else:
+            assert bg_entry is not None  # without a background pool, backgrounds stream in as bg_contents
+            bg_src = bg_entry(ops.epoch_index(k, seed, n_bg, 2))
         bh, bw = bg_src.height, bg_src.width
         bwin = ops.window_size(s["bg_window"], choices, scale_range, bh, bw)
-        btop = ops._randint(s["bg_y"], 0, bh - bwin + 1)
-        bleft = ops._randint(s["bg_x"], 0, bw - bwin + 1)
+        btop = ops.randint(s["bg_y"], 0, bh - bwin + 1)
+        bleft = ops.randint(s["bg_x"], 0, bw - bwin + 1)
         bg = tf.clip_by_value(ops.resize_square(bg_src.window(btop, bleft, bwin), size), 0.0, 1.0)
-        if flip:
+        if recipe.flip:
             bg = ops.maybe_flip(s["bg_flip"], bg)
         bg_jitter_seed = s["jitter_bg"]
-        if own_entry is not None:
-            own = tf.random.stateless_uniform([], s["own_bg"], 0.0, 1.0) < own_prob
+        if own_entry is not None:  # recipe steps 3 and 4
+            own = tf.random.stateless_uniform([], s["own_bg"], 0.0, 1.0) < recipe.own_bg_prob
             bg = tf.where(own, tf.clip_by_value(fga[:, :, 4:7], 0.0, 1.0), bg)
-            # A replayed photo keeps its own colour relation: its background gets the foreground's change.
             bg_jitter_seed = tf.where(own, s["jitter_fg"], s["jitter_bg"])
-        if any(jitter):
-            # Independent changes for a new composite's foreground and background.
-            fg = ops.color_jitter(s["jitter_fg"], fg, *jitter)
-            bg = ops.color_jitter(bg_jitter_seed, bg, *jitter)
+        if recipe.jitters:
+            fg = ops.color_jitter(s["jitter_fg"], fg, *recipe.color_jitter)
+            bg = ops.color_jitter(bg_jitter_seed, bg, *recipe.color_jitter)
 
         trimap = ops.trimap_from_alpha(
-            alpha, ops.random_kernel(s["k_fg"], kernels), ops.random_kernel(s["k_unk"], kernels)
+            alpha,
+            ops.random_kernel(s["k_fg"], recipe.trimap_kernel_range),
+            ops.random_kernel(s["k_unk"], recipe.trimap_kernel_range),
         )
         return {"image": ops.composite(alpha, fg, bg), "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
 
     return sample
 
 
-def host_share(global_batch_size: int, process_index: int | None, process_count: int | None) -> tuple[int, int]:
-    """(this host's index p, its batch b): host p of P makes positions [p * b, (p + 1) * b) of each global
-    batch. None takes JAX's process index or count. Shared by both pipelines (device_pipeline.py too)."""
-    if process_index is None or process_count is None:
-        import jax
-
-        process_index = jax.process_index() if process_index is None else process_index
-        process_count = jax.process_count() if process_count is None else process_count
-    p, n_proc = int(process_index), int(process_count)
-    if global_batch_size % n_proc:
-        raise ValueError(f"global batch {global_batch_size} is not divisible by {n_proc} processes")
-    return p, global_batch_size // n_proc
-
-
-def _bg_stream(tf, pools: TrainPools, seed: int, shuffle_buffer: int):
+def _bg_stream(tf: Any, pools: TrainPools, seed: int, shuffle_buffer: int) -> Any:
     """Endless, deterministically shuffled encoded backgrounds from a TFDS dataset (e.g. coco/2017)."""
-    import tensorflow_datasets as tfds
+    import tensorflow_datasets as tfds  # here: a heavy import that only a TFDS background stream needs
 
     ds = tfds.load(
         pools.bg_tfds,
@@ -186,7 +142,7 @@ def make_train_dataset(
     process_index: int | None = None,
     process_count: int | None = None,
     pools: TrainPools | None = None,
-):
+) -> Any:
     """This host's endless tf.data.Dataset of batches {image, trimap, alpha, fg, bg} (float32, NHWC).
 
     Args:
@@ -197,6 +153,7 @@ def make_train_dataset(
       process_index, process_count: override jax.process_index()/process_count() (tests, tools).
       pools: prebuilt pools (skips building them from data_config).
     """
+    recipe = SampleRecipe.from_config(data_config)
     tf = import_tf()
     p, b = host_share(global_batch_size, process_index, process_count)
     pools = pools if pools is not None else build_train_pools(data_config, seed)
@@ -204,10 +161,10 @@ def make_train_dataset(
     # Own backgrounds are as large as the foregrounds, which decode_within_budget found to fit.
     decoded_own = (
         decode_rgb_pool(tf, pools.own_bg)
-        if decoded[0] is not None and len(pools.own_bg) and data_config.own_bg_prob > 0
+        if decoded[0] is not None and recipe.replays_own_bg(len(pools.own_bg))
         else None
     )
-    sample = make_sample_fn(tf, pools, data_config, seed, decoded, decoded_own)
+    sample = make_sample_fn(tf, pools, recipe, seed, decoded, decoded_own)
 
     local = tf.data.Dataset.range(int(start_step) * b, np.iinfo(np.int64).max)
     # Local index j -> global index: host p owns positions [p*b, (p+1)*b) of each global batch.
@@ -229,11 +186,9 @@ def make_train_dataset(
     return ds.with_options(options)
 
 
-def _naming_bad_files(tf, batches: Iterator, pools: TrainPools) -> Iterator:
+def _naming_bad_files(tf: Any, batches: Iterator, pools: TrainPools) -> Iterator:
     """`batches`, except that a decode error inside tf.data (which cannot say which file it was reading)
     becomes an ImageReadError naming the file, found by decoding the pools one file at a time."""
-    from alphagan_jax.data import tf_ops
-    from alphagan_jax.data.decoded_pool import raise_for_undecodable
 
     while True:
         try:
@@ -242,10 +197,10 @@ def _naming_bad_files(tf, batches: Iterator, pools: TrainPools) -> Iterator:
             return
         except tf.errors.OpError:
             for pool, decode in (
-                (pools.fg, tf_ops.decode_rgb),
-                (pools.alpha, tf_ops.decode_alpha),
-                (pools.bg, tf_ops.decode_rgb),
-                (pools.own_bg, tf_ops.decode_rgb),
+                (pools.fg, ops.decode_rgb),
+                (pools.alpha, ops.decode_alpha),
+                (pools.bg, ops.decode_rgb),
+                (pools.own_bg, ops.decode_rgb),
             ):
                 raise_for_undecodable(tf, pool, decode)
             raise

@@ -11,9 +11,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-# Values after resizing this close to 0 or 1 are snapped, so that interpolation round-off (0.99999994)
-# does not turn solid foreground into "unknown"; 8-bit data has no level closer than 1/255.
-ALPHA_SNAP = 1.0 / 1024.0
+from alphagan_jax.data.recipe import ALPHA_SNAP
+
 _PNG_MAGIC = b"\x89PNG"
 
 
@@ -64,9 +63,17 @@ def _uniform(seed: tf.Tensor, lo: float, hi: float) -> tf.Tensor:
     return tf.random.stateless_uniform([], seed, lo, hi, dtype=tf.float32)
 
 
-def _randint(seed: tf.Tensor, lo: tf.Tensor, hi_exclusive: tf.Tensor) -> tf.Tensor:
+def randint(seed: tf.Tensor, lo: tf.Tensor, hi_exclusive: tf.Tensor) -> tf.Tensor:
     """Uniform int32 in [lo, hi_exclusive); hi_exclusive must exceed lo."""
     return tf.random.stateless_uniform([], seed, lo, hi_exclusive, dtype=tf.int32)
+
+
+def epoch_index(k: tf.Tensor, seed: int, n: int, tag: int) -> tf.Tensor:
+    """Entry k % n of a stateless random permutation of range(n), fresh for every epoch k // n."""
+    if n == 1:
+        return tf.constant(0, tf.int64)
+    perm_seed = tf.random.experimental.stateless_fold_in(tf.stack([tf.constant(seed, tf.int64), k // n]), tag)
+    return tf.random.experimental.index_shuffle(k % n, perm_seed, tf.constant(n - 1, tf.int64))
 
 
 def window_size(
@@ -82,7 +89,7 @@ def window_size(
     Capped by the image's short side, so a small image is upscaled instead of failing.
     """
     choices = tf.constant(crop_choices, tf.float32)
-    c = tf.gather(choices, _randint(fold_seed(seed, 0), 0, len(crop_choices)))
+    c = tf.gather(choices, randint(fold_seed(seed, 0), 0, len(crop_choices)))
     s = _uniform(fold_seed(seed, 1), scale_range[0], scale_range[1])
     w = tf.cast(tf.round(c / s), tf.int32)
     return tf.clip_by_value(w, 1, tf.minimum(height, width))
@@ -94,9 +101,9 @@ def pick_centre(
     """(y, x) of the unknown pixel `nth_unknown(r)` (r uniform in [0, count)), or of a random pixel when
     count is 0. Every alpha store (a decoded tensor, a precomputed index) picks through this function,
     so they pick the same pixel for the same seed."""
-    anywhere = lambda: tf.stack([_randint(fold_seed(seed, 1), 0, height), _randint(fold_seed(seed, 2), 0, width)])
+    anywhere = lambda: tf.stack([randint(fold_seed(seed, 1), 0, height), randint(fold_seed(seed, 2), 0, width)])
     # The lookup stays inside the branch: with no unknown pixel there is nothing to index.
-    pick = lambda: nth_unknown(_randint(fold_seed(seed, 0), 0, tf.maximum(count, 1)))
+    pick = lambda: nth_unknown(randint(fold_seed(seed, 0), 0, tf.maximum(count, 1)))
     yx = tf.cond(count > 0, pick, anywhere)
     return yx[0], yx[1]
 
@@ -189,7 +196,7 @@ def trimap_from_alpha(alpha: tf.Tensor, fg_kernel: tf.Tensor, unknown_kernel: tf
 
 
 def random_kernel(seed: tf.Tensor, kernel_range: tuple[int, int]) -> tf.Tensor:
-    return _randint(seed, int(kernel_range[0]), int(kernel_range[1]) + 1)
+    return randint(seed, int(kernel_range[0]), int(kernel_range[1]) + 1)
 
 
 def color_jitter(seed: tf.Tensor, rgb: tf.Tensor, hue: float, saturation: float, gamma: float) -> tf.Tensor:
