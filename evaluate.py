@@ -110,12 +110,13 @@ def run(args: argparse.Namespace) -> dict:
             workers=args.workers,
             overwrite=args.overwrite,
         )
+    from alphagan_jax.data.eval_sources import list_eval_items, synthetic_items
     from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
     if args.data == "synthetic":
-        items = evaluation.synthetic_items(args.num or 8, backgrounds=args.data_path)
+        items = synthetic_items(args.num or 8, backgrounds=args.data_path)
     else:
-        items = evaluation.list_eval_items(args.data, args.data_path, num=args.num)
+        items = list_eval_items(args.data, args.data_path, num=args.num)
     if args.model:
         predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
     else:
