@@ -27,8 +27,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from alphagan_jax import cli_logging
+
+if TYPE_CHECKING:  # imported where used: the CLI sets up logging before JAX is imported
+    from alphagan_jax.inference import Predictor
+    from alphagan_jax.refine import RefinedPredictor
 
 _log = logging.getLogger("evaluate")
 
@@ -118,16 +123,18 @@ def run(args: argparse.Namespace) -> dict:
     else:
         items = list_eval_items(args.data, args.data_path, num=args.num)
     if args.model:
-        predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+        network, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
     else:
-        predictor, _, step = predictor_from_checkpoint(
+        network, _, step = predictor_from_checkpoint(
             args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
         )
     _log.info("restored step %d from %s; evaluating %d images", step, args.workdir or args.model, len(items))
+    predictor: Predictor | RefinedPredictor = network
+    refined: RefinedPredictor | None = None
     if args.refine:
         from alphagan_jax.refine import RefinedPredictor
 
-        predictor = RefinedPredictor(predictor)  # ImportError (no pymatting) is reported by main()
+        predictor = refined = RefinedPredictor(network)  # ImportError (no pymatting) is reported by main()
 
     def extra() -> dict:
         return {
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> dict:
             "tta": args.tta,
             "bf16": args.bf16,
             "bucket": args.bucket,
-            "refine": vars(predictor.params) if args.refine else None,
+            "refine": vars(refined.params) if refined is not None else None,
             "num_compiles": predictor.num_compiles,
             "compiled_shapes": [list(s) for s in predictor.shapes],
             "predict_seconds": round(predictor.predict_seconds, 3),

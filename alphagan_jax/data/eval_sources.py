@@ -14,9 +14,12 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from alphagan_jax.data.io import ImageReadError, list_images, read_alpha_u8, read_rgb, read_trimap
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -122,6 +125,8 @@ def load_files(
     """Read a pair into a sample dict (alpha None without ground truth); raises naming the bad file."""
     if files.problem:
         raise ImageReadError(files.problem)
+    if files.image is None or files.trimap is None:  # only an in-memory EvalItem has no files
+        raise ImageReadError(f"{files.name}: no image or trimap file to read")
     image = read_rgb(files.image)
     trimap = read_trimap(files.trimap, unknown_value)
     alpha = read_alpha_u8(files.alpha) if files.alpha is not None else None
@@ -182,7 +187,7 @@ def eval_samples(
         from alphagan_jax.data.synthetic import synthetic_eval_samples
 
         # Paths: only the photos drawn are decoded.
-        photos = list_images(path) if path else None
+        photos: list[np.ndarray | Path] | None = [*list_images(path)] if path else None
         return synthetic_eval_samples(8 if num is None else num, size, seed, backgrounds=photos)
     if source not in EVAL_SOURCES:
         raise ValueError(f"unknown evaluation source {source!r} (data.val_source); allowed: {', '.join(EVAL_SOURCES)}")
