@@ -32,6 +32,16 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def spawn_pool(workers: int | None = None, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A process pool of `workers` processes (None = every core), each running `initializer` first.
+
+    'spawn' rather than 'fork': the parent usually runs JAX, whose threads make fork unsafe. Workers
+    import only what unpickling their tasks needs, so they start quickly.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=ctx, initializer=initializer)
+
+
 def ordered_bounded_map(
     fn: Callable[[T], R],
     items: Iterable[T],
@@ -79,11 +89,7 @@ def _pooled(
     executor: Executor | None,
 ) -> Generator[R, None, None]:
     bound = max_in_flight or IN_FLIGHT_PER_WORKER * workers
-    # 'spawn' rather than 'fork': the parent usually runs JAX, whose threads make fork unsafe. Workers
-    # import only what unpickling `fn` needs, so they start quickly.
-    pool = executor or ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer
-    )
+    pool = executor or spawn_pool(workers, initializer)
     pending: collections.deque[Future[R]] = collections.deque()
     inputs = iter(items)
     exhausted = False
