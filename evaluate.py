@@ -27,8 +27,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from alphagan_jax import cli_logging
+
+if TYPE_CHECKING:  # imported where used: the CLI sets up logging before JAX is imported
+    from alphagan_jax.inference import Predictor
+    from alphagan_jax.refine import RefinedPredictor
 
 _log = logging.getLogger("evaluate")
 
@@ -110,23 +115,26 @@ def run(args: argparse.Namespace) -> dict:
             workers=args.workers,
             overwrite=args.overwrite,
         )
+    from alphagan_jax.data.eval_sources import list_eval_items, synthetic_items
     from alphagan_jax.inference import predictor_from_checkpoint, predictor_from_model
 
     if args.data == "synthetic":
-        items = evaluation.synthetic_items(args.num or 8, backgrounds=args.data_path)
+        items = synthetic_items(args.num or 8, backgrounds=args.data_path)
     else:
-        items = evaluation.list_eval_items(args.data, args.data_path, num=args.num)
+        items = list_eval_items(args.data, args.data_path, num=args.num)
     if args.model:
-        predictor, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
+        network, _, step = predictor_from_model(args.model, bucket=args.bucket, tta=args.tta, bf16=args.bf16)
     else:
-        predictor, _, step = predictor_from_checkpoint(
+        network, _, step = predictor_from_checkpoint(
             args.workdir, step=args.step, best=args.best, bucket=args.bucket, tta=args.tta, bf16=args.bf16
         )
     _log.info("restored step %d from %s; evaluating %d images", step, args.workdir or args.model, len(items))
+    predictor: Predictor | RefinedPredictor = network
+    refined: RefinedPredictor | None = None
     if args.refine:
         from alphagan_jax.refine import RefinedPredictor
 
-        predictor = RefinedPredictor(predictor)  # ImportError (no pymatting) is reported by main()
+        predictor = refined = RefinedPredictor(network)  # ImportError (no pymatting) is reported by main()
 
     def extra() -> dict:
         return {
@@ -138,7 +146,7 @@ def run(args: argparse.Namespace) -> dict:
             "tta": args.tta,
             "bf16": args.bf16,
             "bucket": args.bucket,
-            "refine": vars(predictor.params) if args.refine else None,
+            "refine": vars(refined.params) if refined is not None else None,
             "num_compiles": predictor.num_compiles,
             "compiled_shapes": [list(s) for s in predictor.shapes],
             "predict_seconds": round(predictor.predict_seconds, 3),

@@ -11,14 +11,15 @@ scoring 1000 two-megapixel Composition-1k images is never the bottleneck of an e
 
 from __future__ import annotations
 
+import functools
 import math
-import multiprocessing
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 import cv2
 import numpy as np
+
+from alphagan_jax.process_map import ordered_bounded_map, spawn_pool
 
 METRIC_NAMES = ("sad", "mse", "grad", "conn")
 UNKNOWN = 128
@@ -208,35 +209,16 @@ def compute_metrics(
 _FUNCTIONS = {"sad": sad, "mse": mse, "grad": gradient_error, "conn": connectivity_error}
 
 
-def _worker_init() -> None:
-    # One OpenCV thread per process: the pool already uses every core, and oversubscription only slows it.
+def worker_init() -> None:
+    """Initializer of metric worker processes: one OpenCV thread each, since the processes already use
+    every core and oversubscription only slows them."""
     cv2.setNumThreads(1)
 
 
-def default_workers() -> int:
-    """Worker processes for metric computation: every core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def make_pool(workers: int | None = None) -> Executor:
-    """A process pool for :func:`compute_metrics`.
-
-    'spawn' rather than 'fork': the parent usually runs JAX, whose threads make ``fork`` unsafe. Workers
-    import only this module (NumPy and OpenCV), so they start quickly.
-    """
-    ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=ctx, initializer=_worker_init)
-
-
-def maybe_pool(workers: int | None, jobs: int = 2) -> Executor | None:
-    """:func:`make_pool` when it pays: `workers` None (every core) or > 1, and more than one job; else None,
-    meaning run inline (starting spawned processes costs more than a single job)."""
-    if (workers is not None and workers <= 1) or jobs <= 1:
-        return None
-    return make_pool(workers)
+    """A spawned process pool whose workers run :func:`worker_init` (None = every core); for OpenCV work
+    that is not a map in order (the Composition-1k builder)."""
+    return spawn_pool(workers, worker_init)
 
 
 def evaluate_many(
@@ -251,9 +233,9 @@ def evaluate_many(
       workers: processes; None = every core; 0 or 1 = in this process (no pool, for small jobs and tests).
       names: which errors to compute (see :func:`compute_metrics`).
     """
-    items = list(items)
-    pool = maybe_pool(workers, len(items))
-    if pool is None:
-        return [compute_metrics(*it, names=names) for it in items]
-    with pool:
-        return list(pool.map(compute_metrics, *zip(*items, strict=True), [tuple(names)] * len(items)))
+    score = functools.partial(_compute_triple, names=tuple(names))
+    return list(ordered_bounded_map(score, list(items), workers=workers, initializer=worker_init))
+
+
+def _compute_triple(triple: tuple[np.ndarray, np.ndarray, np.ndarray], names: Sequence[str]) -> dict[str, float]:
+    return compute_metrics(*triple, names=names)

@@ -17,6 +17,7 @@ import pytest
 import evaluate
 from alphagan_jax import evaluation, metrics
 from alphagan_jax.data import io
+from alphagan_jax.data.eval_sources import list_eval_items, synthetic_items
 
 NAMES = ("GT01", "GT02", "GT04", "GT13")
 
@@ -204,7 +205,7 @@ def test_model_mode_on_real_images(shared_data, tmp_path, trained_workdir):
 
 
 def test_evaluate_arrays_matches_direct_metrics():
-    samples = evaluation.synthetic_items(2, size=64)
+    samples = synthetic_items(2, size=64)
 
     def predict(image, trimap):
         return image.mean(-1) / 255.0
@@ -274,7 +275,7 @@ def test_list_eval_items_reports_bad_pairs_per_image(tmp_path, caplog):
     io.write_png(root / "alpha" / "a.png", np.zeros((20, 30), np.uint8))  # one alpha per foreground
     io.write_png(root / "alpha" / "b.png", np.zeros((20, 30), np.uint8))
     io.write_png(root / "alpha" / "c.png", np.zeros((20, 30), np.uint8))
-    items = {it.name: it for it in evaluation.list_eval_items("composition1k", root)}
+    items = {it.name: it for it in list_eval_items("composition1k", root)}
     assert items["a_0"].load()["alpha"].shape == (20, 30)
     with pytest.raises(ValueError, match="sizes differ") as e:
         items["b_0"].load()
@@ -282,7 +283,7 @@ def test_list_eval_items_reports_bad_pairs_per_image(tmp_path, caplog):
     with pytest.raises(io.ImageReadError, match="no trimap"):
         items["c_0"].load()
     with pytest.raises(io.ImageReadError):
-        evaluation.list_eval_items("composition1k", tmp_path / "missing")
+        list_eval_items("composition1k", tmp_path / "missing")
 
 
 def test_evaluation_imports_neither_jax_nor_flax():

@@ -4,18 +4,24 @@ Every sample is {'name': str, 'image': uint8 HxWx3, 'trimap': uint8 HxW in {0,12
 'alpha': uint8 HxW or None} plus 'fg'/'bg' (uint8 HxWx3) where the source has them. Nothing is resized.
 
 The folder layouts are paired here once, by file stem and without reading pixels (:func:`pair_files`),
-for this module's readers, ``alphagan_jax.evaluation`` (which reports bad pairs per image) and the Adobe
-TFDS builder (which stores the files' bytes).
+for this module's readers, the test items of ``evaluate.py`` (:func:`list_eval_items`, loaded one by one
+so a bad pair fails only its image) and the Adobe TFDS builder (which stores the files' bytes).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from alphagan_jax.data.io import ImageReadError, list_images, read_alpha_u8, read_rgb, read_trimap
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_log = logging.getLogger(__name__)
 
 # Folder names of each layout: images, trimaps, ground-truth alphas (the first existing one wins).
 #   alphamatting: alphamatting.com; composition1k: merged/<fg>_<bg index>.png with alpha_copy/ per composite,
@@ -40,7 +46,7 @@ class EvalFiles:
     """One test image's files; `problem` is set (and raised by :func:`load_files`) when pairing failed."""
 
     name: str
-    image: Path | None  # None only in evaluation.EvalItem's in-memory (synthetic) items
+    image: Path | None  # None only in EvalItem's in-memory (synthetic) items
     trimap: Path | None
     alpha: Path | None = None
     problem: str = ""
@@ -119,6 +125,8 @@ def load_files(
     """Read a pair into a sample dict (alpha None without ground truth); raises naming the bad file."""
     if files.problem:
         raise ImageReadError(files.problem)
+    if files.image is None or files.trimap is None:  # only an in-memory EvalItem has no files
+        raise ImageReadError(f"{files.name}: no image or trimap file to read")
     image = read_rgb(files.image)
     trimap = read_trimap(files.trimap, unknown_value)
     alpha = read_alpha_u8(files.alpha) if files.alpha is not None else None
@@ -179,10 +187,62 @@ def eval_samples(
         from alphagan_jax.data.synthetic import synthetic_eval_samples
 
         # Paths: only the photos drawn are decoded.
-        photos = list_images(path) if path else None
+        photos: list[np.ndarray | Path] | None = [*list_images(path)] if path else None
         return synthetic_eval_samples(8 if num is None else num, size, seed, backgrounds=photos)
     if source not in EVAL_SOURCES:
         raise ValueError(f"unknown evaluation source {source!r} (data.val_source); allowed: {', '.join(EVAL_SOURCES)}")
     if not path:
         raise ImageReadError(f"evaluation source {source!r} needs a data directory (data.val_path)")
     return _read_folder(source, path, num, unknown_value, tuple(names))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Test items of evaluate.py: pairs listed up front, read one at a time.
+
+
+@dataclass
+class EvalItem(EvalFiles):
+    """One test image: its files (alpha may be None), loaded lazily so a bad file fails only its item."""
+
+    sample: dict[str, Any] | None = field(default=None, repr=False)  # in-memory sample (synthetic)
+
+    def load(self, unknown_value: int | None = None) -> dict[str, Any]:
+        """{'name', 'image', 'trimap', 'alpha' (uint8 or None)}; raises naming the bad file."""
+        if self.sample is not None:
+            return self.sample
+        # ValueError rather than ImageReadError for sizes: the type names this image's error in metrics.csv.
+        return load_files(self, unknown_value, size_error=ValueError)
+
+
+def list_eval_items(source: str, path: str | Path, *, num: int | None = None) -> list[EvalItem]:
+    """Pair test images with their trimaps and alphas by file stem, without reading any pixels.
+
+    Args:
+      source: 'composition1k' (merged/, trimaps/, alpha_copy/ or per-foreground alpha/), 'alphamatting'
+        (image/, trimap/, alpha/) or 'folder' ([Test/]input|image|merged, trimap|trimaps, alpha|alpha_copy).
+        The alpha folder is optional: without it, predictions are written and rows are 'no_gt'.
+      path: the folder holding those subfolders.
+      num: keep only the first `num` images (sorted by stem).
+
+    Raises:
+      ImageReadError: the folder, its image or trimap subfolder is missing, or one of them is empty.
+    """
+    if source not in LAYOUTS:
+        raise ValueError(f"unknown file source {source!r}; choose from {sorted(LAYOUTS)} or 'synthetic'")
+    folders = eval_folders(source, path)
+    if folders.alpha is None:
+        _log.warning(
+            "no alpha folder (%s) in %s: predicting without scoring", "|".join(LAYOUTS[source][2]), folders.root
+        )
+    # Sorted by stem, one item per stem (the later file by name wins), unlike eval_samples' file-name
+    # order: the two differ only for stems such as 'a' and 'a-b' or 'a.png' beside 'a.jpg'.
+    by_stem = {f.name: f for f in pair_files(source, folders)}
+    return [EvalItem(**vars(by_stem[stem])) for stem in sorted(by_stem)[:num]]
+
+
+def synthetic_items(num: int = 8, size: int = 320, seed: int = 0, backgrounds: str = "") -> list[EvalItem]:
+    """The built-in synthetic test set as in-memory items (no files needed; `backgrounds`: photo folder)."""
+    return [
+        EvalItem(s["name"], None, None, sample=s)
+        for s in eval_samples("synthetic", backgrounds, num=num, size=size, seed=seed)
+    ]
