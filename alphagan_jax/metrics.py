@@ -14,12 +14,11 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor
 
 import cv2
 import numpy as np
 
-from alphagan_jax.process_map import ordered_bounded_map, spawn_pool
+from alphagan_jax.process_map import ordered_bounded_map
 
 METRIC_NAMES = ("sad", "mse", "grad", "conn")
 UNKNOWN = 128
@@ -213,12 +212,6 @@ def worker_init() -> None:
     """Initializer of metric worker processes: one OpenCV thread each, since the processes already use
     every core and oversubscription only slows them."""
     cv2.setNumThreads(1)
-
-
-def make_pool(workers: int | None = None) -> Executor:
-    """A spawned process pool whose workers run :func:`worker_init` (None = every core); for OpenCV work
-    that is not a map in order (the Composition-1k builder)."""
-    return spawn_pool(workers, worker_init)
 
 
 def evaluate_many(

@@ -45,7 +45,7 @@ from alphagan_jax.data.composition1k_plan import (
     recipe_difference,
 )
 from alphagan_jax.data.io import ImageReadError, encode_png
-from alphagan_jax.metrics import make_pool  # a spawn pool (callers, tests, may run JAX threads); a leaf
+from alphagan_jax.process_map import spawn_pool  # spawn, not fork: callers (tests) may run JAX threads
 
 MERGED, ALPHA, TRIMAPS = "merged", "alpha_copy", "trimaps"
 OUTPUT_DIRS = (MERGED, ALPHA, TRIMAPS)
@@ -174,7 +174,7 @@ def _run_jobs(jobs: tuple[ForegroundJob, ...], out: Path, workers: int | None, b
             written += n
             bar.update(len(job.names))
         return rows, written
-    with make_pool(workers) as pool:
+    with spawn_pool(workers) as pool:
         pending = {pool.submit(build_foreground, job, out): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
