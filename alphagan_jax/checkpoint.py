@@ -317,7 +317,7 @@ def restore_generator(
                 step,
                 args=ocp.args.Composite(**{item: ocp.args.StandardRestore(target), "meta": ocp.args.JsonRestore()}),
             )
-        except Exception as e:  # noqa: BLE001 - truncated or missing files: name the step, and the others
+        except Exception as e:  # truncated or missing files (any error): name the step, and the others
             others = sorted(s for s in steps if s != step)
             hint = (
                 f"other steps there: {', '.join(map(str, others))} (pick one with --step)"

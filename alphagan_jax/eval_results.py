@@ -69,7 +69,7 @@ class ResultWriter:
             raise FileExistsError(f"{existing[0]} already exists: choose another output folder or pass --overwrite")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
-        self._file = open(self.out_dir / "metrics.csv", "w", newline="")
+        self._file = open(self.out_dir / "metrics.csv", "w", newline="")  # noqa: SIM115 - open while rows come; close()
         self._csv = csv.DictWriter(self._file, fieldnames=CSV_FIELDS, extrasaction="ignore")
         self._csv.writeheader()
         self._file.flush()

@@ -25,14 +25,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from alphagan_jax.data.io import list_images, write_png  # noqa: E402
-from alphagan_jax.data.sources import Pool, TrainPools  # noqa: E402
-from alphagan_jax.data.trimap import FG, UNKNOWN, random_trimap  # noqa: E402
-from bench.common import write_json  # noqa: E402
-from configs.default import get_data_config  # noqa: E402
+from alphagan_jax.data.io import list_images, write_png
+from alphagan_jax.data.sources import Pool, TrainPools
+from alphagan_jax.data.trimap import FG, UNKNOWN, random_trimap
+from bench.common import write_json
+from configs.default import get_data_config
 
 SIZE = 320
 

@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench.common import REPO, format_table, write_json  # noqa: E402
+from bench.common import REPO, format_table, write_json
 
 SHARED = REPO.parent / "shared" / "data" / "alphamatting"
 

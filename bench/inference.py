@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import use_most_gpu_memory  # noqa: E402
+from bench.common import use_most_gpu_memory
 
 use_most_gpu_memory()
 

@@ -21,16 +21,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from alphagan_jax.torch_reference.alphagan import (  # noqa: E402
+from alphagan_jax.torch_reference.alphagan import (
     build_discriminator,
     build_generator,
     count_parameters,
     normalize_image,
 )
-from bench.common import (  # noqa: E402
+from bench.common import (
     Budget,
     config_grid,
     format_table,

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classical import CLASSICAL, classical, closed_form, warm_up  # noqa: E402,F401  (closed_form: tests)
-from common import format_table, write_json  # noqa: E402
+from classical import CLASSICAL, classical, closed_form, warm_up  # noqa: F401  (closed_form: tests)
+from common import format_table, write_json
 
 MODEL_METHODS = ("ours", "ours+refine")
 METHODS = (*CLASSICAL, *MODEL_METHODS)

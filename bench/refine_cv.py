@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import format_table, write_json  # noqa: E402
-from quality import METRICS, load_photos, means, model_predictor  # noqa: E402
+from common import format_table, write_json
+from quality import METRICS, load_photos, means, model_predictor
 
 
 def floats(text: str) -> list[float]:

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classical import closed_form, warm_up  # noqa: E402
-from common import format_table, write_json  # noqa: E402
-from quality import load_photos, model_predictor  # noqa: E402
+from classical import closed_form, warm_up
+from common import format_table, write_json
+from quality import load_photos, model_predictor
 
 
 def resized(sample: dict, long_side: int) -> tuple[np.ndarray, np.ndarray]:

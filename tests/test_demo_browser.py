@@ -69,7 +69,7 @@ def _free_port() -> int:
 def server(trained_workdir, tmp_path):
     pytest.importorskip("gradio", reason="gradio is not installed (pip install -e '.[demo]')")
     port = _free_port()
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until the finally block
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "alphagan_jax.demo", "--model", str(trained_workdir), "--port", str(port)],

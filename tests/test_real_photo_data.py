@@ -25,7 +25,7 @@ def _photo(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     alpha_u8 = np.round(alpha * 255).astype(np.uint8)
     a = alpha_u8[:, :, None] / 255.0
     image = np.round(a * fg_colour + (1 - a) * bg_colour).astype(np.uint8)
-    full = lambda c: np.broadcast_to(c, (SIZE, SIZE, 3)).astype(np.uint8)  # noqa: E731
+    full = lambda c: np.broadcast_to(c, (SIZE, SIZE, 3)).astype(np.uint8)
     return image, alpha_u8, full(fg_colour), full(bg_colour)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install -e '.[refine]'")
 
-from alphagan_jax.refine import RefinedPredictor, RefineParams, Refiner, confidence, refine_alpha  # noqa: E402
+from alphagan_jax.refine import RefinedPredictor, RefineParams, Refiner, confidence, refine_alpha
 
 
 def dense_laplacian(image: np.ndarray, eps: float = 1e-7) -> np.ndarray:

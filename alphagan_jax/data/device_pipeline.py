@@ -172,7 +172,7 @@ def make_sample_fn(recipe: SampleRecipe, seed: int, n_fg: int, n_bg: int, has_ow
         start = pools.unknown_start[i]
         yx = ops.pick_centre(keys["fg_centre"], pools.unknown_count[i], lambda r: pools.unknown[start + r], h, w)
         top, left = ops.window_around(yx[0], yx[1], win, h, w)
-        cut = lambda stack: ops.crop_resize(stack.pixels, i, top, left, win, size, max_win)  # noqa: E731
+        cut = lambda stack: ops.crop_resize(stack.pixels, i, top, left, win, size, max_win)
         fga = jnp.concatenate([cut(pools.fg) / 255.0, cut(pools.alpha) / _ALPHA_LEVELS], axis=-1)
         if own_prob > 0:
             fga = jnp.concatenate([fga, cut(pools.own_bg) / 255.0], axis=-1)
