@@ -8,15 +8,18 @@ and the accelerator host (which has no TensorFlow) can use `eval_samples` and `i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alphagan_jax.data.eval_sources import eval_samples
 from alphagan_jax.data.io import ImageReadError
 
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
+
 __all__ = ["ImageReadError", "eval_samples", "make_train_dataset", "make_train_iterator"]
 
 
-def make_train_dataset(data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs):
+def make_train_dataset(data_config: ConfigDict, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs):
     """This host's tf.data.Dataset of training batches; see pipeline.make_train_dataset."""
     from alphagan_jax.data.pipeline import make_train_dataset as build  # lazy: only training needs a pipeline
 
@@ -24,7 +27,7 @@ def make_train_dataset(data_config: Any, *, global_batch_size: int, seed: int, s
 
 
 def make_train_iterator(
-    data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
+    data_config: ConfigDict, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
 ) -> Iterator[dict]:
     """This host's training batches: NumPy dicts from tf.data (pipeline.make_train_iterator), or jax Arrays
     made on the accelerator when data_config.pipeline is "jax" (device_pipeline.make_device_train_iterator)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,9 @@ from alphagan_jax.data import jnp_ops as ops
 from alphagan_jax.data.io import alpha_from_raw, decode_raw, read_alpha, read_rgb, rgb_from_raw
 from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
 from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check_pair_size
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 _ALPHA_LEVELS = 65535.0  # alpha is stored as uint16 levels: exact for 8-bit (x 257) and 16-bit mattes
 
@@ -206,7 +209,7 @@ def make_sample_fn(recipe: SampleRecipe, seed: int, n_fg: int, n_bg: int, has_ow
 
 
 def make_device_train_iterator(
-    data_config: Any,
+    data_config: ConfigDict,
     *,
     global_batch_size: int,
     seed: int,

@@ -9,7 +9,7 @@ exactly. Host p of P takes positions [p * b, (p + 1) * b) of every global batch 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +19,9 @@ from alphagan_jax.data import tf_ops as ops
 from alphagan_jax.data.decoded_pool import decode_rgb_pool, decode_within_budget, raise_for_undecodable
 from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
 from alphagan_jax.data.sources import TrainPools, build_train_pools
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 
 def import_tf() -> Any:
@@ -134,7 +137,7 @@ def _bg_stream(tf: Any, pools: TrainPools, seed: int, shuffle_buffer: int) -> An
 
 
 def make_train_dataset(
-    data_config: Any,
+    data_config: ConfigDict,
     *,
     global_batch_size: int,
     seed: int,
@@ -208,7 +211,7 @@ def _naming_bad_files(tf: Any, batches: Iterator, pools: TrainPools) -> Iterator
 
 
 def make_train_iterator(
-    data_config: Any, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
+    data_config: ConfigDict, *, global_batch_size: int, seed: int, start_step: int = 0, **kwargs
 ) -> Iterator[dict[str, np.ndarray]]:
     """This host's batches as NumPy: image/fg/bg NxHxWx3, trimap ({0, 0.5, 1}) and alpha NxHxWx1, float32.
 

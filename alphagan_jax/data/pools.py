@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alphagan_jax.data.io import ImageReadError, has_meaningful_alpha, list_images, read_raw
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def check_pair_size(fg_name: Any, alpha_name: Any, fg_hw: tuple, alpha_hw: tuple
         )
 
 
-def require_path(data_config: Any) -> None:
+def require_path(data_config: ConfigDict) -> None:
     """ImageReadError naming the key unless a file-based source has its data directory (data.path)."""
     if not data_config.path:
         raise ImageReadError(f"data.source={data_config.source!r} needs a data directory: set data.path")

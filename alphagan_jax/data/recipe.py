@@ -22,7 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 # Values after resizing this close to 0 or 1 are snapped, so that interpolation round-off (0.99999994)
 # does not turn solid foreground into "unknown"; 8-bit data has no level closer than 1/255.
@@ -50,7 +53,7 @@ SAMPLE_KEYS = (
 _T = TypeVar("_T")
 
 
-def _read(data_config: Any, key: str, convert: Callable[[Any], _T]) -> _T:
+def _read(data_config: ConfigDict, key: str, convert: Callable[[Any], _T]) -> _T:
     """data_config.key through `convert`; a value it cannot take is a ValueError naming the key."""
     value = getattr(data_config, key)
     try:
@@ -95,7 +98,7 @@ class SampleRecipe:
     color_jitter: tuple[float, float, float]
 
     @classmethod
-    def from_config(cls, data_config: Any) -> SampleRecipe:
+    def from_config(cls, data_config: ConfigDict) -> SampleRecipe:
         """Read and check the `data` block of a config.
 
         Raises:
@@ -145,7 +148,7 @@ class SampleRecipe:
         return self.own_bg_prob > 0 and n_own_bg > 0
 
 
-def check_data_config(data_config: Any) -> None:
+def check_data_config(data_config: ConfigDict) -> None:
     """Errors that would otherwise surface deep inside XLA or tf.data, named by their config key."""
     recipe = SampleRecipe.from_config(data_config)
     if recipe.crop_size % 32:

@@ -9,7 +9,7 @@ TensorFlow). A new source is a new module here. The pools and the helpers the so
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alphagan_jax.data.pools import (
     Pool,
@@ -22,6 +22,9 @@ from alphagan_jax.data.pools import (
 )
 from alphagan_jax.data.source_registry import register_source, source_builder, source_names
 from alphagan_jax.data.sources.folder import check_held_out, folder_pools, own_backgrounds, train_folder
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 __all__ = [
     "Pool",
@@ -41,7 +44,7 @@ __all__ = [
 ]
 
 
-def build_train_pools(data_config: Any, seed: int) -> TrainPools:
+def build_train_pools(data_config: ConfigDict, seed: int) -> TrainPools:
     """The pools of data.source, from the builder its module registers; an unknown name, or '' path with a
     file-based source, is an error naming the key."""
     return source_builder(data_config.source)(data_config, seed)

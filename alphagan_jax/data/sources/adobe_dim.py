@@ -6,7 +6,7 @@ Imported only when this source is chosen (source_registry), so the other sources
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import tensorflow_datasets as tfds
 
@@ -15,9 +15,12 @@ from alphagan_jax.data.io import ImageReadError
 from alphagan_jax.data.pools import Pool, TrainPools, background_pool, require_path
 from alphagan_jax.data.source_registry import register_source
 
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
+
 
 @register_source("adobe_dim")
-def adobe_train_pools(data_config: Any, seed: int = 0) -> TrainPools:
+def adobe_train_pools(data_config: ConfigDict, seed: int = 0) -> TrainPools:
     """Pools for data.source='adobe_dim': fg/alpha bytes from the built TFDS `fg` split (built from data.path
     on first use), backgrounds from data.bg_path (folder or TFDS name such as coco/2017 or voc/2012).
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alphagan_jax.data.eval_sources import check_sizes
 from alphagan_jax.data.io import ImageReadError, list_images, read_raw
 from alphagan_jax.data.pools import Pool, TrainPools, list_backgrounds, pair_foregrounds, require_path
 from alphagan_jax.data.source_registry import register_source
+
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
 
 
 def own_backgrounds(own_dir: Path, fg_paths: list[str]) -> Pool:
@@ -58,13 +61,13 @@ def folder_pools(path: str, bg_path: str = "") -> TrainPools:
 
 
 @register_source("folder")
-def folder_train_pools(data_config: Any, seed: int) -> TrainPools:
+def folder_train_pools(data_config: ConfigDict, seed: int) -> TrainPools:
     """Pools of data.path in the folder layout; backgrounds from data.bg_path when set."""
     require_path(data_config)
     return folder_pools(data_config.path, data_config.bg_path)
 
 
-def check_held_out(data_config: Any, val_names: list[str]) -> None:
+def check_held_out(data_config: ConfigDict, val_names: list[str]) -> None:
     """Refuse a `folder` training set holding a foreground named like a validation image (file stem):
     a held-out photo must never be trained on, and a photo's training copies keep its name.
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alphagan_jax.data.pools import Pool, TrainPools, list_backgrounds
 from alphagan_jax.data.source_registry import register_source
 from alphagan_jax.data.synthetic import synthetic_pools
 
+if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
+    from ml_collections import ConfigDict
+
 
 @register_source("synthetic")
-def synthetic_train_pools(data_config: Any, seed: int) -> TrainPools:
+def synthetic_train_pools(data_config: ConfigDict, seed: int) -> TrainPools:
     """Procedural pools (see synthetic.py); backgrounds are photos when data.bg_path names a folder."""
     pools = synthetic_pools(
         data_config.synthetic_num_fg, data_config.synthetic_num_bg, data_config.synthetic_size, seed
