@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import leaves, random_batch
 
 from alphagan_jax import losses
 from alphagan_jax.checkpoint import RunCheckpoints, restore_generator
@@ -26,20 +27,6 @@ from alphagan_jax.trainer import NonFiniteLossError, _flush, train_and_evaluate
 from configs import test as test_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def random_batch(seed: int, n: int = 4, size: int = 64) -> dict[str, np.ndarray]:
-    """A batch that satisfies the pipeline's contract (image = alpha F + (1 - alpha) B)."""
-    rng = np.random.default_rng(seed)
-    alpha = np.clip(rng.uniform(-0.5, 1.5, (n, size, size, 1)), 0, 1).astype(np.float32)
-    fg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
-    bg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
-    trimap = np.where(alpha == 0, 0.0, np.where(alpha == 1, 1.0, 0.5)).astype(np.float32)
-    return {"image": alpha * fg + (1 - alpha) * bg, "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
-
-
-def leaves(tree) -> list[np.ndarray]:
-    return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(tree))]
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +70,11 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
     import json, sys
     import jax, numpy as np
     sys.path.insert(0, {root!r})
+    sys.path.insert(0, {tests!r})
     from configs import test as test_config
     from alphagan_jax.train_state import create_state
     from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
-    from tests.test_train import random_batch
+    from helpers import random_batch
 
     assert jax.device_count() == 4, jax.devices()
     config = test_config.get_config()
@@ -115,7 +103,7 @@ def test_four_devices_match_one_device(tmp_path):
     """3 steps with the global batch split over 4 CPU devices equal 3 steps on 1 device."""
     script = tmp_path / "multi.py"
     lr = test_config.get_config().train.lr
-    script.write_text(MULTI_DEVICE_SCRIPT.format(root=str(REPO_ROOT), lr=lr))
+    script.write_text(MULTI_DEVICE_SCRIPT.format(root=str(REPO_ROOT), tests=str(REPO_ROOT / "tests"), lr=lr))
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     out = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600
