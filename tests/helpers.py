@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 import math
+import sys
 from pathlib import Path
 
 import cv2
@@ -48,6 +49,11 @@ def sample_hashes(batch) -> list[str]:
         hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
         for i in range(len(batch[keys[0]]))
     ]
+
+
+def train_cmd(workdir, *overrides: str) -> list[str]:
+    """`python train.py` on configs/test.py into `workdir` (run it with cwd at the repository root)."""
+    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
 
 
 def random_batch(seed: int, n: int = 4, size: int = 64) -> dict[str, np.ndarray]:

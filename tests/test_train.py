@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import leaves, random_batch
+from helpers import leaves, random_batch, train_cmd
 
 from alphagan_jax import losses
 from alphagan_jax.checkpoint import RunCheckpoints, restore_generator
@@ -189,10 +189,6 @@ def test_resume_equals_uninterrupted_run(uninterrupted_run, trained_workdir, tmp
     assert grids == ["predictions_0000002.png", "predictions_0000004.png"]
 
 
-def _train_cmd(workdir, *overrides: str) -> list[str]:
-    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
-
-
 def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -206,7 +202,7 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
 
 def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     proc = subprocess.Popen(
-        _train_cmd(
+        train_cmd(
             tmp_path,
             "--config.train.num_steps=100000",
             "--config.train.ckpt_every=100000",
@@ -234,7 +230,7 @@ def test_kill_9_during_saves_never_leaves_a_bad_checkpoint(uninterrupted_run, tm
     """Kill the run while it checkpoints every step; whatever is listed must restore, and resuming from it
     must still end exactly where the uninterrupted run ended."""
     proc = subprocess.Popen(
-        _train_cmd(
+        train_cmd(
             tmp_path,
             "--config.train.num_steps=4",
             "--config.train.ckpt_every=1",
@@ -298,7 +294,7 @@ def test_generator_alone_overfits_four_crops():
 
 def test_unknown_config_key_is_an_error(tmp_path):
     out = subprocess.run(
-        _train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
     assert out.returncode != 0
     assert "trian" in out.stderr and 'Did you mean "train"' in out.stderr

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import train_cmd
 
 from alphagan_jax import workdir_lease
 from alphagan_jax.checkpoint import restore_generator
@@ -23,10 +24,6 @@ from alphagan_jax.workdir_lease import WorkdirBusyError, WorkdirLease
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUIET = ("--config.train.image_every=0",)
-
-
-def train_cmd(workdir: Path, *overrides: str) -> list[str]:
-    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
 
 
 def user_env(**extra: str) -> dict[str, str]:
