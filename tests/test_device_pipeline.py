@@ -269,6 +269,7 @@ def test_synthetic_source_arrays(tmp_path):
         np.testing.assert_allclose(batch["image"][n], alpha * fg + (1 - alpha) * bg, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_train_py_runs_without_tensorflow(tmp_path):
     """The GPU hosts have no TensorFlow: train.py with data.pipeline=jax must not import it (a stub that
     raises on import stands in for its absence), and checkpoints, logs and validation still work."""

@@ -99,6 +99,7 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_four_devices_match_one_device(tmp_path):
     """3 steps with the global batch split over 4 CPU devices equal 3 steps on 1 device."""
     script = tmp_path / "multi.py"
@@ -200,6 +201,7 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     proc = subprocess.Popen(
         train_cmd(
@@ -226,6 +228,7 @@ def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     assert all(np.all(np.isfinite(x)) for x in leaves(variables))
 
 
+@pytest.mark.slow
 def test_kill_9_during_saves_never_leaves_a_bad_checkpoint(uninterrupted_run, tmp_path):
     """Kill the run while it checkpoints every step; whatever is listed must restore, and resuming from it
     must still end exactly where the uninterrupted run ended."""
@@ -292,6 +295,7 @@ def test_generator_alone_overfits_four_crops():
     assert jnp.isfinite(last)
 
 
+@pytest.mark.slow
 def test_unknown_config_key_is_an_error(tmp_path):
     out = subprocess.run(
         train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
