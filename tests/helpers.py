@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 import math
+import sys
 from pathlib import Path
 
 import cv2
@@ -48,6 +49,29 @@ def sample_hashes(batch) -> list[str]:
         hashlib.sha1(b"".join(np.ascontiguousarray(batch[k][i]).tobytes() for k in keys)).hexdigest()
         for i in range(len(batch[keys[0]]))
     ]
+
+
+def train_cmd(workdir, *overrides: str) -> list[str]:
+    """`python train.py` on configs/test.py into `workdir` (run it with cwd at the repository root)."""
+    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
+
+
+def random_batch(seed: int, n: int = 4, size: int = 64) -> dict[str, np.ndarray]:
+    """A float32 training batch that satisfies the pipeline's contract (image = alpha F + (1 - alpha) B);
+    about half its pixels are unknown, a quarter each foreground and background."""
+    rng = np.random.default_rng(seed)
+    alpha = np.clip(rng.uniform(-0.5, 1.5, (n, size, size, 1)), 0, 1).astype(np.float32)
+    fg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
+    bg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
+    trimap = np.where(alpha == 0, 0.0, np.where(alpha == 1, 1.0, 0.5)).astype(np.float32)
+    return {"image": alpha * fg + (1 - alpha) * bg, "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
+
+
+def leaves(tree) -> list[np.ndarray]:
+    """A pytree's leaves as host NumPy arrays (copies: a donated state's buffers may be reused)."""
+    import jax
+
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(tree))]
 
 
 def write_image(path: Path, arr: np.ndarray) -> None:

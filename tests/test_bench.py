@@ -27,6 +27,7 @@ def bench(script: str, *args: str, timeout: float = 600, check: bool = False) ->
     )
 
 
+@pytest.mark.slow
 def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
     # 66 px is not a multiple of 32: that configuration must come back as an error row, the next one must run.
@@ -93,6 +94,7 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
         assert f"| {good['torch_eager_over_jax']:.2f} |" in rows[1]
 
 
+@pytest.mark.slow
 def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
     done = bench(
@@ -119,6 +121,7 @@ def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
     assert all(r["error"] == "skipped: budget spent" for r in rows)
 
 
+@pytest.mark.slow
 def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
     out = tmp_path / "inference.json"
     done = bench(
@@ -152,6 +155,7 @@ def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
     assert mixed["distinct_buckets"] == 2 and mixed["num_compiles"] == 1
 
 
+@pytest.mark.slow
 def test_jax_bench_imports_neither_tensorflow_nor_torch(tmp_path: Path) -> None:
     # The child process of bench/train_step.py, run in-process here, then the inference bench's imports.
     code = f"""
@@ -169,6 +173,7 @@ assert not loaded, loaded
     assert "error" not in json.loads((tmp_path / "row.json").read_text())["rows"][0]
 
 
+@pytest.mark.slow
 def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> None:
     # The GPU suite times torch.compile in its own part (bench/peer_torch.py): the report must pair it with
     # the JAX row of the same configuration, and with no other.
@@ -192,6 +197,7 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
     assert (os8[eager].strip(), os8[compiled].strip()) == ("-", "-")
 
 
+@pytest.mark.slow
 def test_gpu_suite_script_runs_and_skips_every_part_without_budget(tmp_path: Path) -> None:
     # The suite is meant for one unattended device call: catch shell errors (set -u, quoting) here, cheaply.
     env = {

@@ -66,6 +66,7 @@ def test_set(tmp_path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_predict_is_quiet_unless_verbose(trained_workdir, test_set, tmp_path):
     args = [
         "-m",
@@ -109,6 +110,7 @@ def test_predict_is_quiet_unless_verbose(trained_workdir, test_set, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_evaluate_is_quiet_and_exits_1_when_an_image_failed(trained_workdir, test_set, tmp_path):
     proc = run_cli(
         [
@@ -145,6 +147,7 @@ def test_evaluate_is_quiet_and_exits_1_when_an_image_failed(trained_workdir, tes
     assert_quiet(missing)
 
 
+@pytest.mark.slow
 def test_train_is_quiet(trained_workdir, tmp_path):
     # One more step on a copy of the session's 2-step run: TensorFlow's start-up, a restore, a step
     # (compiled once per session: the persistent cache), validation and two saves.
@@ -169,6 +172,7 @@ def test_train_is_quiet(trained_workdir, tmp_path):
     assert_quiet(bad)
 
 
+@pytest.mark.slow
 def test_weights_is_quiet(tmp_path):
     from alphagan_jax.weights import _expected_shapes
 
@@ -205,6 +209,7 @@ def test_weights_is_quiet(tmp_path):
     assert_quiet(bad)
 
 
+@pytest.mark.slow
 def test_data_tools_are_quiet(tmp_path):
     write_image(tmp_path / "alpha" / "good.png", (_trimap(30, 30) > 0).astype(np.uint8) * 255)
     (tmp_path / "alpha" / "bad.png").write_bytes(b"corrupt")

@@ -91,6 +91,7 @@ def test_composition1k_and_errors(tmp_path):
         list(eval_samples("alphamatting", str(tmp_path / "missing_dir")))
 
 
+@pytest.mark.slow
 def test_trimap_tool(tmp_path):
     alpha = np.zeros((40, 40), np.uint8)
     alpha[10:30, 10:30] = 255

@@ -123,6 +123,7 @@ def _download(page, kind: str, folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_page_mattes_like_predict_paints_and_reports_bad_uploads(
     browser, server, shared_data, trained_workdir, tmp_path
 ):

@@ -230,12 +230,50 @@ def test_mismatched_foreground_and_alpha_name_both_files(tmp_path):
 
 
 def test_synthetic_source_arrays(tmp_path):
-    config = small_config(pipeline="jax")
-    (batch,) = _batches(config, 1, batch=2)
-    a = batch["alpha"]
-    np.testing.assert_allclose(batch["image"], a * batch["fg"] + (1 - a) * batch["bg"], atol=1e-6)
+    """The synthetic source's samples are composites of the procedural pools' own pixels. With crops at
+    scale 1 (no resampling) each sample's fg and bg are windows of the pools, drawn again here from
+    synthetic_pools with the iterator's seed; the alpha and the image are then recomposed from those pools
+    at the windows found (the alpha from the pool's matte, not the sample's), so a misaligned fg/alpha crop
+    or a composite of the wrong arrays fails, which image == a fg + (1 - a) bg on the sample's own arrays
+    could not show."""
+    from alphagan_jax.data.synthetic import synthetic_pools
+
+    size = 64
+    config = small_config(pipeline="jax", crop_choices=(size,), scale_range=(1.0, 1.0))
+    (batch,) = _batches(config, 1, batch=2, seed=0)
+    pools = synthetic_pools(config.synthetic_num_fg, config.synthetic_num_bg, config.synthetic_size, 0)
+
+    def locate(stack, crop):
+        """(index, top, left, flipped) of the window of `stack` (N x S x S x 3 uint8) equal to `crop`."""
+        target = np.round(crop * 255).astype(np.int16)
+        found = []
+        for i, img in enumerate(stack.astype(np.int16)):
+            for flipped in (False, True):
+                t = target[:, ::-1] if flipped else target
+                corner = np.lib.stride_tricks.sliding_window_view(img, (2, 2), axis=(0, 1))
+                ys, xs = np.nonzero((corner == t[:2, :2].transpose(2, 0, 1)).all(axis=(2, 3, 4)))
+                for y, x in zip(ys, xs, strict=True):
+                    if y + size <= img.shape[0] and x + size <= img.shape[1]:
+                        if np.array_equal(img[y : y + size, x : x + size], t):
+                            found.append((i, int(y), int(x), flipped))
+        assert len(found) == 1, found
+        return found[0]
+
+    def window(stack, where):
+        i, y, x, flipped = where
+        w = stack[i, y : y + size, x : x + size].astype(np.float64) / 255
+        return w[:, ::-1] if flipped else w
+
+    for n in range(2):
+        at_fg = locate(pools.fg, batch["fg"][n])
+        fg, bg = window(pools.fg, at_fg), window(pools.bg, locate(pools.bg, batch["bg"][n]))
+        alpha = window(pools.alpha[..., None], at_fg)
+        assert 0 < np.mean((alpha > 0) & (alpha < 1)), "the window should hold fractional alpha"
+        np.testing.assert_allclose(batch["alpha"][n], alpha, atol=1e-5)
+        np.testing.assert_allclose(batch["image"][n], alpha * fg + (1 - alpha) * bg, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_train_py_runs_without_tensorflow(tmp_path):
     """The GPU hosts have no TensorFlow: train.py with data.pipeline=jax must not import it (a stub that
     raises on import stands in for its absence), and checkpoints, logs and validation still work."""

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_train import leaves, random_batch
+from helpers import leaves, random_batch
 
 from alphagan_jax.checkpoint import RunCheckpoints, restore_generator
 from alphagan_jax.train_state import create_state, ema_decay_at, update_ema

@@ -65,6 +65,7 @@ assert not [m for m in sys.modules if m.startswith("alphagan_jax")]
 """
 
 
+@pytest.mark.slow
 def test_stablehlo_serves_without_this_package(model, photo, tmp_path: Path) -> None:
     from alphagan_jax.export import main
     from alphagan_jax.exports.runners import bucket_shape

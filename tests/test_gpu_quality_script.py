@@ -9,6 +9,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 from conftest import REPO_ROOT
 
 TINY = (
@@ -19,6 +20,7 @@ TINY = (
 )
 
 
+@pytest.mark.slow
 def test_gpu_quality_script_trains_and_scores_without_tensorflow(tmp_path: Path, shared_data: Path) -> None:
     photos = shared_data / "alphamatting"
     names = sorted(p.stem for p in (photos / "image").iterdir())

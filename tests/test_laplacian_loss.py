@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_train import leaves, random_batch
+from helpers import leaves, random_batch
 
 from alphagan_jax import losses
 from alphagan_jax.train_state import create_state

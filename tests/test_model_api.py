@@ -214,6 +214,7 @@ def test_readme_python_api_example(model_dir: Path, photo) -> None:
     assert scope["trimap"].dtype == np.uint8 and set(np.unique(scope["trimap"])) <= {0, 128, 255}
 
 
+@pytest.mark.slow
 def test_import_stays_light_and_loading_needs_no_tensorflow(model_dir: Path) -> None:
     code = f"""
 import sys

@@ -280,6 +280,7 @@ def restored(workdir: Path, step: int) -> list[np.ndarray]:
 # ---------------------------------------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_launcher_stops_every_process_when_one_fails(tmp_path):
     """No JAX: process 1 fails; the launcher must stop process 0 at once and exit with process 1's status."""
     code = (
@@ -323,11 +324,13 @@ def test_launcher_stops_every_process_when_one_fails(tmp_path):
     assert line0.split()[2].startswith("127.0.0.1:")
 
 
+@pytest.mark.slow
 def test_both_processes_end_with_the_same_state(two_hosts):
     assert two_hosts.final_step(0) == two_hosts.final_step(1) == STEPS
     assert_identical(two_hosts.host(0), two_hosts.host(1), "process 0 vs process 1")
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
     reason=(
@@ -346,6 +349,7 @@ def test_two_processes_train_like_one_process_with_four_devices(two_hosts, one_h
     assert_identical(restored(two_hosts.workdir, STEPS), two_hosts.host(0), "checkpoint 4 vs process 0")
 
 
+@pytest.mark.slow
 def test_hosts_take_disjoint_parts_of_the_single_process_stream(two_hosts, one_host):
     h0, h1, single = two_hosts.hashes(0), two_hosts.hashes(1), one_host.hashes(0)
     assert len(h0) == len(h1) == len(single) == STEPS
@@ -357,6 +361,7 @@ def test_hosts_take_disjoint_parts_of_the_single_process_stream(two_hosts, one_h
     assert len(seen0) == len(seen1) == STEPS * batch // 2 and not seen0 & seen1
 
 
+@pytest.mark.slow
 def test_checkpoints_logs_and_validation_are_written_once(two_hosts, one_host):
     w = two_hosts.workdir
     assert steps_saved(w) == ["1", "2", "3", "4"], "one checkpoint per save step, none left half-written"
@@ -386,6 +391,7 @@ def test_checkpoints_logs_and_validation_are_written_once(two_hosts, one_host):
     assert "validation SAD" not in two_hosts.log(1) and "train:" not in two_hosts.log(1)
 
 
+@pytest.mark.slow
 def test_one_process_restores_a_two_process_checkpoint_for_evaluation_and_prediction(two_hosts, tmp_path):
     """The bug the issue found: Orbax refused ('Topology mismatch detected') to restore on other devices."""
     _, variables, step = restore_generator(two_hosts.workdir)
@@ -421,6 +427,7 @@ def test_one_process_restores_a_two_process_checkpoint_for_evaluation_and_predic
     assert (tmp_path / "pred" / "alpha.png").is_file()
 
 
+@pytest.mark.slow
 def test_sigterm_to_one_process_stops_both_at_the_same_saved_step(sigterm_run, two_hosts):
     run = sigterm_run
     assert run.codes == [0, 0], tails(run.logs)
@@ -436,6 +443,7 @@ def test_sigterm_to_one_process_stops_both_at_the_same_saved_step(sigterm_run, t
     assert loss_gaps(run.workdir, two_hosts.workdir) == {1: 0, 2: 0, 3: 0}
 
 
+@pytest.mark.slow
 def test_topology_changes_resume_the_same_training(killed_run, sigterm_run, one_host, two_hosts, tmp_path):
     """1 -> 2 processes and 2 -> 1: the first step after each change starts from exactly the checkpoint's
     parameters, so its losses differ from the same step in the original layout by reduction round-off only."""
@@ -453,6 +461,7 @@ def test_topology_changes_resume_the_same_training(killed_run, sigterm_run, one_
     assert gaps[1] == gaps[2] == gaps[3] == 0 and gaps[4] < SAME_PARAMS, gaps
 
 
+@pytest.mark.slow
 def test_kill_9_of_one_process_stops_the_other_with_a_clear_error(killed_run):
     run, seconds = killed_run
     assert run.codes[1] == -signal.SIGKILL
@@ -464,6 +473,7 @@ def test_kill_9_of_one_process_stops_the_other_with_a_clear_error(killed_run):
     assert step == 3
 
 
+@pytest.mark.slow
 def test_two_processes_with_composites_made_on_the_devices(root):
     """data.pipeline='jax' in a pod: each process makes its own part of every batch on its first device,
     and the parts are the single-host stream's, and both hosts end with the same state."""

@@ -35,6 +35,7 @@ def test_closed_form_recovers_a_two_colour_blend():
     assert (got[trimap == 0] == 0).all() and (got[trimap == 255] == 255).all()
 
 
+@pytest.mark.slow
 def test_quality_bench_end_to_end(shared_data, trained_workdir, tmp_path):
     """Two classical methods, the model and the model refined on a 128 px crop of a real photo with both
     trimaps: every row's errors equal the metrics recomputed from the matte it wrote, the means are the means

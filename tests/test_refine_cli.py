@@ -59,6 +59,7 @@ def test_predict_refines_by_choice(trained_workdir, photo, tmp_path):
         np.testing.assert_array_equal(read_raw(out / "cutout.png")[..., 3], expect)
 
 
+@pytest.mark.slow
 def test_evaluate_refine_scores_the_refined_matte(trained_workdir, photo, tmp_path):
     _, want = refined(trained_workdir, photo, bucket=64)
     out = tmp_path / "eval"

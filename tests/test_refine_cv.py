@@ -15,6 +15,7 @@ pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, trained_workdir, tmp_path):
     src, data = shared_data / "alphamatting", tmp_path / "am"
     boxes = {

@@ -5,7 +5,7 @@ import math
 import jax
 import numpy as np
 import pytest
-from test_train import leaves, random_batch
+from helpers import leaves, random_batch
 
 from alphagan_jax.train_state import create_state, learning_rate
 from alphagan_jax.train_step import train_step

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import leaves, random_batch, train_cmd
 
 from alphagan_jax import losses
 from alphagan_jax.checkpoint import RunCheckpoints, restore_generator
@@ -26,20 +27,6 @@ from alphagan_jax.trainer import NonFiniteLossError, _flush, train_and_evaluate
 from configs import test as test_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def random_batch(seed: int, n: int = 4, size: int = 64) -> dict[str, np.ndarray]:
-    """A batch that satisfies the pipeline's contract (image = alpha F + (1 - alpha) B)."""
-    rng = np.random.default_rng(seed)
-    alpha = np.clip(rng.uniform(-0.5, 1.5, (n, size, size, 1)), 0, 1).astype(np.float32)
-    fg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
-    bg = rng.uniform(size=(n, size, size, 3)).astype(np.float32)
-    trimap = np.where(alpha == 0, 0.0, np.where(alpha == 1, 1.0, 0.5)).astype(np.float32)
-    return {"image": alpha * fg + (1 - alpha) * bg, "trimap": trimap, "alpha": alpha, "fg": fg, "bg": bg}
-
-
-def leaves(tree) -> list[np.ndarray]:
-    return [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(tree))]
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +70,11 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
     import json, sys
     import jax, numpy as np
     sys.path.insert(0, {root!r})
+    sys.path.insert(0, {tests!r})
     from configs import test as test_config
     from alphagan_jax.train_state import create_state
     from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
-    from tests.test_train import random_batch
+    from helpers import random_batch
 
     assert jax.device_count() == 4, jax.devices()
     config = test_config.get_config()
@@ -111,11 +99,12 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_four_devices_match_one_device(tmp_path):
     """3 steps with the global batch split over 4 CPU devices equal 3 steps on 1 device."""
     script = tmp_path / "multi.py"
     lr = test_config.get_config().train.lr
-    script.write_text(MULTI_DEVICE_SCRIPT.format(root=str(REPO_ROOT), lr=lr))
+    script.write_text(MULTI_DEVICE_SCRIPT.format(root=str(REPO_ROOT), tests=str(REPO_ROOT / "tests"), lr=lr))
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     out = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600
@@ -201,10 +190,6 @@ def test_resume_equals_uninterrupted_run(uninterrupted_run, trained_workdir, tmp
     assert grids == ["predictions_0000002.png", "predictions_0000004.png"]
 
 
-def _train_cmd(workdir, *overrides: str) -> list[str]:
-    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
-
-
 def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -216,9 +201,10 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     proc = subprocess.Popen(
-        _train_cmd(
+        train_cmd(
             tmp_path,
             "--config.train.num_steps=100000",
             "--config.train.ckpt_every=100000",
@@ -242,11 +228,12 @@ def test_sigterm_saves_a_restorable_checkpoint(tmp_path):
     assert all(np.all(np.isfinite(x)) for x in leaves(variables))
 
 
+@pytest.mark.slow
 def test_kill_9_during_saves_never_leaves_a_bad_checkpoint(uninterrupted_run, tmp_path):
     """Kill the run while it checkpoints every step; whatever is listed must restore, and resuming from it
     must still end exactly where the uninterrupted run ended."""
     proc = subprocess.Popen(
-        _train_cmd(
+        train_cmd(
             tmp_path,
             "--config.train.num_steps=4",
             "--config.train.ckpt_every=1",
@@ -308,9 +295,10 @@ def test_generator_alone_overfits_four_crops():
     assert jnp.isfinite(last)
 
 
+@pytest.mark.slow
 def test_unknown_config_key_is_an_error(tmp_path):
     out = subprocess.run(
-        _train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        train_cmd(tmp_path, "--config.trian.lr=0.1"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
     assert out.returncode != 0
     assert "trian" in out.stderr and 'Did you mean "train"' in out.stderr

@@ -34,6 +34,7 @@ def converted(torch_resnet50):
     return torchvision_resnet50_to_flax(state)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [224, 225])
 def test_resnet50_features_match_torch(torch_resnet50, converted, size):
     rng = np.random.default_rng(size)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import train_cmd
 
 from alphagan_jax import workdir_lease
 from alphagan_jax.checkpoint import restore_generator
@@ -23,10 +24,6 @@ from alphagan_jax.workdir_lease import WorkdirBusyError, WorkdirLease
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUIET = ("--config.train.image_every=0",)
-
-
-def train_cmd(workdir: Path, *overrides: str) -> list[str]:
-    return [sys.executable, "train.py", "--config", "configs/test.py", "--workdir", str(workdir), *overrides]
 
 
 def user_env(**extra: str) -> dict[str, str]:
@@ -140,6 +137,7 @@ def two_trainers(tmp_path_factory):
     return workdir, subprocess.CompletedProcess(cmd, a.returncode, out, err), b, seconds, a.pid
 
 
+@pytest.mark.slow
 def test_second_trainer_exits_2_naming_the_holder(two_trainers):
     _, _, b, seconds, pid_a = two_trainers
     assert b.returncode == 2, b.stderr
@@ -149,6 +147,7 @@ def test_second_trainer_exits_2_naming_the_holder(two_trainers):
     assert "Traceback" not in b.stderr
 
 
+@pytest.mark.slow
 def test_first_trainer_finishes_with_every_checkpoint(two_trainers):
     workdir, a, *_ = two_trainers
     assert a.returncode == 0, a.stderr[-3000:]
@@ -167,6 +166,7 @@ def test_first_trainer_finishes_with_every_checkpoint(two_trainers):
     assert f"python -m alphagan_jax.predict --workdir {workdir} --best" in last
 
 
+@pytest.mark.slow
 def test_stale_lease_taken_over_and_resume_past_a_truncated_checkpoint(two_trainers, tmp_path):
     src, *_ = two_trainers
     workdir = tmp_path / "run"
@@ -221,6 +221,7 @@ def test_stale_lease_taken_over_and_resume_past_a_truncated_checkpoint(two_train
     assert restore_generator(workdir)[2] == 4  # step 4 trained again from step 3
 
 
+@pytest.mark.slow
 def test_no_checkpoint_restores_exit_1_nothing_moved(two_trainers, tmp_path):
     src, *_ = two_trainers
     workdir = tmp_path / "run"
@@ -258,6 +259,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
 
 
+@pytest.mark.slow
 def test_full_disk_one_line_last_checkpoint_kept_and_cleaned_next_start(small_disk):
     workdir = small_disk / "run"
     out = run(train_cmd(workdir, *QUIET, "--config.train.val_every=0"))
@@ -277,6 +279,7 @@ def test_full_disk_one_line_last_checkpoint_kept_and_cleaned_next_start(small_di
     assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["2"]
 
 
+@pytest.mark.slow
 def test_workdir_that_is_a_file_or_read_only(tmp_path):
     path = tmp_path / "a_file"
     path.write_text("not a folder")
