@@ -19,24 +19,24 @@ from alphagan_jax.data.io import read_rgb, to_uint8
 from alphagan_jax.data.trimap import make_trimap
 
 
-def _smooth_field(rng: np.random.Generator, size: int, channels: int, cells: int) -> np.ndarray:
+def smooth_field(rng: np.random.Generator, size: int, channels: int, cells: int) -> np.ndarray:
     """float32 size x size x channels in [0, 1]: low-frequency noise upsampled from a cells x cells grid."""
     small = rng.random((cells, cells, channels)).astype(np.float32)
     field = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
     return np.clip(field.reshape(size, size, channels), 0.0, 1.0)
 
 
-def _colour_texture(rng: np.random.Generator, size: int) -> np.ndarray:
+def colour_texture(rng: np.random.Generator, size: int) -> np.ndarray:
     """float32 RGB in [0, 1]: a base colour modulated by smooth fields and fine grain."""
     base = rng.random(3).astype(np.float32)
-    coarse = _smooth_field(rng, size, 3, int(rng.integers(2, 6)))
-    fine = _smooth_field(rng, size, 1, int(rng.integers(16, 48)))
+    coarse = smooth_field(rng, size, 3, int(rng.integers(2, 6)))
+    fine = smooth_field(rng, size, 1, int(rng.integers(16, 48)))
     mix = float(rng.uniform(0.2, 0.7))
     img = (1 - mix) * base + mix * coarse + 0.15 * (fine - 0.5)
     return np.clip(img, 0.0, 1.0)
 
 
-def _body(rng: np.random.Generator, size: int) -> np.ndarray:
+def body_alpha(rng: np.random.Generator, size: int) -> np.ndarray:
     """float32 HxW alpha of a few overlapping solid shapes, edges softened by a random blur."""
     mask = np.zeros((size, size), np.uint8)
     c = size / 2
@@ -58,7 +58,7 @@ def _body(rng: np.random.Generator, size: int) -> np.ndarray:
     return alpha
 
 
-def _strands(rng: np.random.Generator, size: int, body: np.ndarray) -> np.ndarray:
+def strand_alpha(rng: np.random.Generator, size: int, body: np.ndarray) -> np.ndarray:
     """float32 HxW alpha of thin, partly transparent curves growing out of the body like hair."""
     canvas = np.zeros((size * 2, size * 2), np.uint8)  # drawn at 2x, then downsampled for sub-pixel widths
     ys, xs = np.nonzero(body > 0.5)
@@ -85,7 +85,7 @@ def _translucent(rng: np.random.Generator, size: int) -> np.ndarray:
     axes = (int(rng.uniform(0.08, 0.25) * size), int(rng.uniform(0.08, 0.25) * size))
     cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1, cv2.LINE_AA)
     opacity = float(rng.uniform(0.2, 0.8))
-    variation = _smooth_field(rng, size, 1, 4)[:, :, 0]
+    variation = smooth_field(rng, size, 1, 4)[:, :, 0]
     return mask.astype(np.float32) / 255.0 * np.clip(opacity + 0.3 * (variation - 0.5), 0.05, 0.95)
 
 
@@ -94,19 +94,19 @@ def make_foreground(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np
 
     The alpha always has solid (255), empty (0) and fractional pixels.
     """
-    body = _body(rng, size)
+    body = body_alpha(rng, size)
     alpha = body
     if rng.random() < 0.8:
-        alpha = np.maximum(alpha, _strands(rng, size, body))
+        alpha = np.maximum(alpha, strand_alpha(rng, size, body))
     if rng.random() < 0.6:
         alpha = np.maximum(alpha, _translucent(rng, size))
-    fg = _colour_texture(rng, size)
+    fg = colour_texture(rng, size)
     return to_uint8(fg), to_uint8(alpha)
 
 
 def make_background(rng: np.random.Generator, size: int) -> np.ndarray:
     """One procedural background, uint8 HxWx3 RGB: colour fields plus stripes or clutter."""
-    img = _colour_texture(rng, size)
+    img = colour_texture(rng, size)
     if rng.random() < 0.5:
         freq = rng.uniform(4, 40)
         angle = rng.uniform(0, np.pi)

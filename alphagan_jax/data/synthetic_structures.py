@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from alphagan_jax.data.io import to_uint8
-from alphagan_jax.data.synthetic import _body, _colour_texture, _smooth_field, _strands, make_background
+from alphagan_jax.data.synthetic import body_alpha, colour_texture, make_background, smooth_field, strand_alpha
 
 KINDS = ("sheet", "mesh", "yarn")
 
@@ -41,7 +41,7 @@ def _region(rng: np.random.Generator, size: int, cover: tuple[float, float]) -> 
 def _warp(rng: np.random.Generator, image: np.ndarray, amount: float) -> np.ndarray:
     """`image` resampled through a smooth random displacement of up to `amount` px (folds, sagging)."""
     size = image.shape[0]
-    shift = (_smooth_field(rng, size, 2, int(rng.integers(2, 5))) - 0.5) * 2 * amount
+    shift = (smooth_field(rng, size, 2, int(rng.integers(2, 5))) - 0.5) * 2 * amount
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     return cv2.remap(
         image, xx + shift[..., 0], yy + shift[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
@@ -57,7 +57,7 @@ def _sheet(rng: np.random.Generator, size: int) -> np.ndarray:
     phase = xx * np.cos(angle) + yy * np.sin(angle)
     folds = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(1.5, 6) * phase + rng.uniform(0, 2 * np.pi))
     base = rng.uniform(0.2, 0.7)
-    opacity = base + rng.uniform(0.1, 0.3) * folds + 0.25 * (_smooth_field(rng, size, 1, 5)[..., 0] - 0.5)
+    opacity = base + rng.uniform(0.1, 0.3) * folds + 0.25 * (smooth_field(rng, size, 1, 5)[..., 0] - 0.5)
     alpha = region * np.clip(opacity, 0.05, 0.92)
     if rng.random() < 0.5:  # a solid pole or hem along one side of the sheet
         mask = np.zeros((size, size), np.uint8)
@@ -92,10 +92,10 @@ def _mesh(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _yarn(rng: np.random.Generator, size: int) -> np.ndarray:
-    body = _body(rng, size) * rng.uniform(0.85, 1.0)  # loosely spun: the ball itself lets some light through
+    body = body_alpha(rng, size) * rng.uniform(0.85, 1.0)  # loosely spun: the ball itself lets some light through
     alpha = body
     for _ in range(int(rng.integers(6, 14))):  # each call adds 10-60 fibres; yarn is far denser than hair
-        alpha = np.maximum(alpha, _strands(rng, size, body) * rng.uniform(0.5, 1.0))
+        alpha = np.maximum(alpha, strand_alpha(rng, size, body) * rng.uniform(0.5, 1.0))
     return cv2.GaussianBlur(alpha, (0, 0), float(rng.uniform(0.3, 1.0)))
 
 
@@ -105,7 +105,7 @@ def make_structure(rng: np.random.Generator, size: int, kind: str) -> tuple[np.n
     if kind not in makers:
         raise ValueError(f"unknown structure kind {kind!r}; allowed: {', '.join(KINDS)}")
     alpha = np.clip(makers[kind](rng, size), 0.0, 1.0)
-    fg = _colour_texture(rng, size)
+    fg = colour_texture(rng, size)
     if kind == "sheet" and rng.random() < 0.5:  # flags are striped
         stripes = (np.arange(size) * rng.uniform(2, 6) / size).astype(int) % 2
         other = rng.random(3).astype(np.float32)
