@@ -68,7 +68,8 @@ def _train(config, lease, verbose: bool) -> None:
     if not verbose:
         cli_logging.hide_background_failures()
     cli_logging.import_tensorflow_quietly(verbose)  # tf.data: its start-up INFO lines ignore TF_CPP_MIN_LOG_LEVEL
-    from alphagan_jax.trainer import HostFailureError, LeaseLostError, NonFiniteLossError, train_and_evaluate
+    from alphagan_jax.run_control import HostFailureError, LeaseLostError
+    from alphagan_jax.trainer import NonFiniteLossError, train_and_evaluate
 
     try:
         train_and_evaluate(config, _WORKDIR.value, lease=lease)

@@ -1,15 +1,15 @@
 """The training loop: data, jitted steps, logging, validation, checkpoints, resume and preemption.
 
-All side effects of a run live here; the step itself (train_step.py) is pure.
+All side effects of a run live here; the step itself (train_step.py) is pure, and what the loop decides
+with its signals and its other processes (stopping, the lease, validation figures) is in run_control.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +23,14 @@ from alphagan_jax.data.recipe import check_data_config
 from alphagan_jax.data.sources import check_held_out
 from alphagan_jax.launch import barrier
 from alphagan_jax.models import build_generator
+from alphagan_jax.run_control import (
+    HostFailureError,
+    StopFlag,
+    all_hosts_stopping,
+    check_lease,
+    from_process_0,
+    host_failure_message,
+)
 from alphagan_jax.summary import RunWriter, prediction_grid
 from alphagan_jax.train_state import GanState, create_state, learning_rate
 from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
@@ -36,39 +44,6 @@ def _say(message: str) -> None:
 
 class NonFiniteLossError(RuntimeError):
     """A step produced a NaN or inf; the run stops without saving that state."""
-
-
-class HostFailureError(RuntimeError):
-    """A computation shared with the other processes failed, most likely because one of them died."""
-
-
-class LeaseLostError(RuntimeError):
-    """Another run took over the workdir's lease (this one looked dead: no heartbeat for minutes)."""
-
-
-class _StopFlag:
-    """Turns SIGTERM/SIGINT (preemption, Ctrl-C) into a request to save and exit at the next step."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopFlag:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.signal is not None:  # a second signal: stop now
-            raise KeyboardInterrupt
-        self.signal = signum
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -138,7 +113,7 @@ def train_and_evaluate(
         # Signals count from here, not from the first step: a preemption notice that lands while the step
         # compiles (minutes for the full model) is honoured at the first step. (With jax.distributed, JAX's
         # own SIGTERM handler would otherwise swallow it.)
-        with _StopFlag() as stop:
+        with StopFlag() as stop:
             return _train(config, Path(workdir), stop, lease)
     finally:
         if own is not None:
@@ -157,7 +132,7 @@ def _prepare_steps(
     return itertools.chain([first], data), step_fn
 
 
-def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, lease: WorkdirLease | None) -> GanState:
+def _train(config: ml_collections.ConfigDict, workdir: Path, stop: StopFlag, lease: WorkdirLease | None) -> GanState:
     t = config.train
     # Held-out data first: a typo in data.val_* should fail before anything is built or written.
     validator = _Validator(config) if t.val_every > 0 else None
@@ -222,7 +197,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
             bar.update(1)
             # Read the flag once: a signal landing later in this iteration is handled at the next step,
             # so "stopping" always comes with its save.
-            stopping = _all_hosts_stopping(stop.signal is not None, step, t.log_every)
+            stopping = all_hosts_stopping(stop.signal is not None, step, t.log_every)
             last_step_of_run = step == t.num_steps or stopping
             saving = step % t.ckpt_every == 0 or last_step_of_run
             if step % t.log_every == 0 or saving:
@@ -238,14 +213,14 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
                 alpha = np.asarray(predict_batch(_local(state.eval_variables()), batch["image"], batch["trimap"]))
                 writer.image(step, "predictions", prediction_grid(batch, alpha))
             if validator is not None and (step % t.val_every == 0 or last_step_of_run):
-                val = _from_process_0(validator(state))
+                val = from_process_0(validator(state))
                 writer.scalars(step, {k: v for k, v in val.items() if v is not None})
                 _say(f"step {step}: validation SAD {_rounded(val['val/sad'])} MSE {_rounded(val['val/mse'])}")
                 if val["val/sad"] is not None:
-                    _check_lease(lease, workdir)
+                    check_lease(lease, workdir)
                     ckpts.save_if_best(state, config, val["val/sad"])
             if saving:
-                _check_lease(lease, workdir)
+                check_lease(lease, workdir)
                 ckpts.save(state, config)
             if step == last_step:
                 # Restart the clock after the images, validation and saves, which are not step time.
@@ -259,7 +234,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path, stop: _StopFlag, le
         if jax.process_count() == 1:
             raise
         peer_lost = True
-        raise HostFailureError(_host_failure_message(e, workdir)) from e
+        raise HostFailureError(host_failure_message(e, workdir)) from e
     finally:
         bar.close()
         try:
@@ -295,21 +270,6 @@ def _rounded(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4g}"
 
 
-def _check_lease(lease: WorkdirLease | None, workdir: Path) -> None:
-    """Stop before a save if another run has taken the workdir over: its checkpoints must not be mixed with
-    this run's. Process 0 holds the lease; with several processes it tells the others (a save is collective)."""
-    lost = lease is not None and lease.lost
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        lost = bool(multihost_utils.broadcast_one_to_all(np.int32(lost)))
-    if lost:
-        raise LeaseLostError(
-            f"another run took over {workdir} (this one sent no heartbeat for minutes: was it suspended?); "
-            "this run stops without saving so that the two never write the same checkpoints"
-        )
-
-
 def _abstract_state(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> GanState:
     """The training state's shapes and dtypes, replicated over `mesh`; nothing is computed."""
     shapes = jax.eval_shape(lambda: create_state(config, jax.random.PRNGKey(config.seed), load_pretrained=False))
@@ -320,45 +280,6 @@ def _abstract_state(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) 
 def _local(tree: Any) -> Any:
     """This process's own copy of replicated arrays (on its first device)."""
     return jax.tree_util.tree_map(lambda x: x.addressable_data(0), tree)
-
-
-_VAL_KEYS = ("val/sad", "val/mse")
-
-
-def _from_process_0(values: Mapping[str, float | None]) -> Mapping[str, float | None]:
-    """Process 0's validation numbers on every host. Keeping the best checkpoint is a collective save, so
-    all hosts must decide it from the same SAD: hosts that skip a save the others make hang the run."""
-    if jax.process_count() == 1:
-        return values
-    from jax.experimental import multihost_utils
-
-    # The float64s travel as their bits (uint32 pairs): a float32 broadcast would round them.
-    bits = np.array([np.nan if values[k] is None else values[k] for k in _VAL_KEYS], np.float64).view(np.uint32)
-    got = np.asarray(multihost_utils.broadcast_one_to_all(bits)).astype(np.uint32).view(np.float64)
-    return {k: None if np.isnan(v) else float(v) for k, v in zip(_VAL_KEYS, got, strict=True)}
-
-
-def _host_failure_message(error: Exception, workdir: Path) -> str:
-    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return (
-        f"process {jax.process_index()} of {jax.process_count()}: a computation shared with the other processes "
-        f"failed ({first}). Most likely another process died or was killed: see its log. This process stops "
-        f"instead of waiting for it. The last completed checkpoint in {workdir / 'checkpoints'} is kept (saves "
-        "are atomic); rerun the same command on every host to resume from it."
-    )
-
-
-def _all_hosts_stopping(local: bool, step: int, every: int) -> bool:
-    """Whether to stop now. Hosts receive SIGTERM at different steps, and a host that saves (a collective)
-    while another runs the next step would hang the run, so with several processes they decide together,
-    every `every` steps (a host sync each step would stall the asynchronous dispatch)."""
-    if jax.process_count() == 1:
-        return local
-    if step % every:
-        return False
-    from jax.experimental import multihost_utils
-
-    return bool(np.max(multihost_utils.process_allgather(np.int32(local))))
 
 
 def _flush(pending: list[dict], step: int, batch_size: int, since: float, steps: int) -> dict[str, float]:
