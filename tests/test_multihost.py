@@ -351,6 +351,64 @@ def test_two_processes_train_like_one_process_with_four_devices(two_hosts, one_h
 
 
 @pytest.mark.slow
+def test_two_processes_pass_an_unreadable_checkpoint_and_hold_their_workdir(two_hosts, root):
+    """Issue 21 on a pod: resumed in 2 processes x 2 devices from a copy whose latest checkpoint is truncated
+    (an interrupted copy from a bucket), both hosts fall back to the same earlier step and the broken one is
+    moved aside byte for byte; a second launch on the workdir they hold exits 2 on every process, naming the
+    holder, before it writes anything."""
+    run = new_run(root, "fallback")
+    copy_at_step(two_hosts.workdir, run.workdir, 3)
+    step3 = run.workdir / "checkpoints" / "3"
+    data = sorted(p for p in step3.rglob("*") if p.is_file() and p.parent.name == "d")
+    assert data, step3
+    for f in data:
+        os.truncate(f, f.stat().st_size // 2)
+    broken = {str(p.relative_to(step3)): p.read_bytes() for p in step3.rglob("*") if p.is_file()}
+    # Process 1 waits before the start barrier (it draws the first batch, of step 4, before the restore):
+    # the first run holds the lease meanwhile, and process 0 waits in a barrier that has no 30 s limit.
+    env = env_for(run, MULTIHOST_PAUSE_AT_STEP="4")
+    with launch.processes(
+        worker(run.workdir, *QUIET, EVERY_STEP, "--config.train.keep=4"),
+        2,
+        2,
+        run.logs,
+        stream_first=False,
+        env=env,
+        cwd=REPO_ROOT,
+    ) as procs:
+        wait_for(lambda: (run.record / "paused_1").exists(), "process 1 waiting before the restore", procs, run.logs)
+        listing = lambda: sorted(
+            str(p.relative_to(run.workdir)) for p in run.workdir.rglob("*") if "lease" not in p.name
+        )
+        before = listing()  # less the lease's own files: its heartbeat rewrites them every 30 s
+        second = new_run(root, "second_launch")
+        cmd = [sys.executable, "-m", "alphagan_jax.launch", "--num-processes", "2", "--devices-per-process", "2"]
+        cmd += ["--log-dir", str(second.logs), "--timeout", str(RUN_TIMEOUT), "--", *worker(run.workdir, *QUIET)]
+        out = subprocess.run(cmd, cwd=REPO_ROOT, env=env_for(second), capture_output=True, text=True, timeout=300)
+        after = listing()
+        (run.record / "resume").write_text("")
+        run.codes = wait_all(procs, run.logs)
+    assert out.returncode == 2, out.stdout + out.stderr + tails(second.logs)
+    said = out.stdout + out.stderr + tails(second.logs)
+    assert "Traceback" not in said, said
+    assert re.search(r"pid \d+ on host .*last heartbeat", said), said
+    assert after == before, "the second launch wrote into the held workdir"
+    assert not list(second.record.glob("process_*")), "the second launch trained"
+
+    assert run.codes == [0, 0], tails(run.logs)
+    log0 = run.log(0)
+    assert f"{step3} cannot be restored" in log0 and "resuming from step 2" in log0, log0[-3000:]
+    (aside,) = (run.workdir / "unreadable").iterdir()
+    assert {str(p.relative_to(aside)): p.read_bytes() for p in aside.rglob("*") if p.is_file()} == broken
+    assert steps_saved(run.workdir) == ["1", "2", "3", "4"]  # 3 and 4 trained again from step 2
+    assert run.final_step(0) == run.final_step(1) == STEPS
+    assert_identical(run.host(0), run.host(1), "process 0 vs process 1 after the fallback")
+    # From step 2 on, the same stream and the same layout as two_hosts: the same losses.
+    gaps = loss_gaps(run.workdir, two_hosts.workdir)
+    assert max(gaps.values()) < SAME_PARAMS, gaps
+
+
+@pytest.mark.slow
 def test_hosts_take_disjoint_parts_of_the_single_process_stream(two_hosts, one_host):
     h0, h1, single = two_hosts.hashes(0), two_hosts.hashes(1), one_host.hashes(0)
     assert len(h0) == len(h1) == len(single) == STEPS
