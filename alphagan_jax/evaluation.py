@@ -32,7 +32,7 @@ from alphagan_jax.data import io
 from alphagan_jax.data.eval_sources import EvalItem, check_sizes, files_by_stem
 from alphagan_jax.data.io import to_uint8
 from alphagan_jax.eval_results import NO_GT, ResultWriter, error_row, metric_row, summarize
-from alphagan_jax.process_map import IN_FLIGHT_PER_WORKER, default_workers, ordered_bounded_map
+from alphagan_jax.process_map import IN_FLIGHT_PER_WORKER, default_workers, one_opencv_thread, ordered_bounded_map
 from alphagan_jax.worker_logs import captured_warnings
 
 _log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def evaluate_model(
         jobs(),
         workers=workers,
         max_in_flight=max_in_flight,
-        initializer=metrics.worker_init,
+        initializer=one_opencv_thread,
         executor=pool,
     )
     with contextlib.closing(rows):  # stops the pool at once if writing fails
@@ -228,7 +228,7 @@ def score_dirs(
         _log.warning(
             "%d predictions in %s have no ground truth (ignored): %s", len(extra), pred_dir, ", ".join(extra[:10])
         )
-    rows = ordered_bounded_map(_score_files, jobs, workers=workers, initializer=metrics.worker_init)
+    rows = ordered_bounded_map(_score_files, jobs, workers=workers, initializer=one_opencv_thread)
     with contextlib.closing(rows):
         for row in rows:
             for message in row.pop("warnings", []):

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from alphagan_jax.process_map import ordered_bounded_map
+from alphagan_jax.process_map import one_opencv_thread, ordered_bounded_map
 
 METRIC_NAMES = ("sad", "mse", "grad", "conn")
 UNKNOWN = 128
@@ -208,12 +208,6 @@ def compute_metrics(
 _FUNCTIONS = {"sad": sad, "mse": mse, "grad": gradient_error, "conn": connectivity_error}
 
 
-def worker_init() -> None:
-    """Initializer of metric worker processes: one OpenCV thread each, since the processes already use
-    every core and oversubscription only slows them."""
-    cv2.setNumThreads(1)
-
-
 def evaluate_many(
     items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     workers: int | None = None,
@@ -227,7 +221,7 @@ def evaluate_many(
       names: which errors to compute (see :func:`compute_metrics`).
     """
     score = functools.partial(_compute_triple, names=tuple(names))
-    return list(ordered_bounded_map(score, list(items), workers=workers, initializer=worker_init))
+    return list(ordered_bounded_map(score, list(items), workers=workers, initializer=one_opencv_thread))
 
 
 def _compute_triple(triple: tuple[np.ndarray, np.ndarray, np.ndarray], names: Sequence[str]) -> dict[str, float]:

@@ -32,6 +32,15 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def one_opencv_thread() -> None:
+    """Initializer of workers that score, read or write images with OpenCV: one OpenCV thread each, since
+    the pool already uses every core and oversubscription only slows it. (cv2 imported here, not at the top:
+    this module stays free of third-party imports.)"""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def spawn_pool(workers: int | None = None, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     """A process pool of `workers` processes (None = every core), each running `initializer` first.
 

@@ -45,7 +45,10 @@ from alphagan_jax.data.composition1k_plan import (
     recipe_difference,
 )
 from alphagan_jax.data.io import ImageReadError, encode_png
-from alphagan_jax.process_map import spawn_pool  # spawn, not fork: callers (tests) may run JAX threads
+from alphagan_jax.process_map import (  # spawn, not fork: callers (tests) may run JAX threads
+    one_opencv_thread,
+    spawn_pool,
+)
 
 MERGED, ALPHA, TRIMAPS = "merged", "alpha_copy", "trimaps"
 OUTPUT_DIRS = (MERGED, ALPHA, TRIMAPS)
@@ -174,7 +177,7 @@ def _run_jobs(jobs: tuple[ForegroundJob, ...], out: Path, workers: int | None, b
             written += n
             bar.update(len(job.names))
         return rows, written
-    with spawn_pool(workers) as pool:
+    with spawn_pool(workers, one_opencv_thread) as pool:  # its workers encode PNGs with OpenCV
         pending = {pool.submit(build_foreground, job, out): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
