@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -105,3 +106,16 @@ def downscaled_photo(shared_data, name: str, trimap_dir: str, height: int):
         cv2.resize(image, size, interpolation=cv2.INTER_AREA),
         cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST),
     )
+
+
+def data_files(step_dir: Path) -> list[Path]:
+    """The array data files of one Orbax checkpoint step (its `d/` folders)."""
+    return sorted(p for p in step_dir.rglob("*") if p.is_file() and p.parent.name == "d")
+
+
+def truncate(step_dir: Path) -> None:
+    """An interrupted copy: every array data file of the step cut to half its size."""
+    files = data_files(step_dir)
+    assert files, step_dir
+    for f in files:
+        os.truncate(f, f.stat().st_size // 2)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import train_cmd
+from helpers import train_cmd, truncate
 
 from alphagan_jax import workdir_lease
 from alphagan_jax.checkpoint import restore_generator
@@ -37,18 +37,6 @@ def run(cmd: list[str], timeout: int = 900, **extra: str) -> subprocess.Complete
 
 def error_lines(stderr: str) -> list[str]:
     return [x for x in stderr.splitlines() if x.startswith("error:")]
-
-
-def data_files(step_dir: Path) -> list[Path]:
-    return sorted(p for p in step_dir.rglob("*") if p.is_file() and p.parent.name == "d")
-
-
-def truncate(step_dir: Path) -> None:
-    """An interrupted copy: every array data file of the step cut to half its size."""
-    files = data_files(step_dir)
-    assert files, step_dir
-    for f in files:
-        os.truncate(f, f.stat().st_size // 2)
 
 
 def snapshot(workdir: Path) -> dict[str, int]:
