@@ -30,6 +30,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from alphagan_jax import cli_logging
+from alphagan_jax.model_args import add_checkpoint_choice
 
 if TYPE_CHECKING:  # imported where used: the CLI sets up logging before JAX is imported
     from alphagan_jax.inference import Predictor
@@ -43,9 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model = p.add_argument_group("model mode")
     model.add_argument("--workdir", help="training workdir holding the Orbax checkpoints")
     model.add_argument("--model", help="a model folder (python -m alphagan_jax.export) instead of --workdir")
-    which = model.add_mutually_exclusive_group()
-    which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
-    which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
+    add_checkpoint_choice(model)
     model.add_argument(
         "--data",
         default="composition1k",

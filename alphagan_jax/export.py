@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from alphagan_jax import cli_logging
+from alphagan_jax.model_args import add_model_source
 
 _log = logging.getLogger(__name__)
 FORMATS = ("folder", "onnx", "stablehlo")
@@ -53,12 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m alphagan_jax.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workdir", help="training workdir holding the checkpoints")
-    source.add_argument("--model", help="a model folder (to re-export it as ONNX or StableHLO)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
-    which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
+    add_model_source(p, "a model folder (to re-export it as ONNX or StableHLO)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", default="folder", help=f"comma-separated, of {', '.join(FORMATS)} (default folder)")
     p.add_argument(

@@ -48,6 +48,7 @@ from alphagan_jax.background import Background, composite
 from alphagan_jax.data import io
 from alphagan_jax.data.io import to_uint8
 from alphagan_jax.foreground import cutout, estimate_foreground_ml
+from alphagan_jax.model_args import add_model_source
 from alphagan_jax.predict_inputs import Job, load_job, pair_folder
 
 _log = logging.getLogger(__name__)
@@ -124,12 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workdir", help="training workdir holding the checkpoints")
-    source.add_argument("--model", help="a model folder (python -m alphagan_jax.export)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
-    which.add_argument("--best", action="store_true", help="the best checkpoint by validation SAD")
+    add_model_source(p, "a model folder (python -m alphagan_jax.export)")
     photos = p.add_mutually_exclusive_group(required=True)
     photos.add_argument("--image", help="one RGB photo")
     photos.add_argument("--image-dir", help="a folder of photos")
