@@ -7,17 +7,25 @@ solves closed-form's system with the network's alpha as a soft prior, over the u
 known ones fixed by the trimap), as in the Shared-Matting and Information-Flow refinements and Shen et
 al.'s matting layer (2016):
 
-    (L_UU + g C) a_U = -L_UK a_K + g C a_net_U,     C = diag(c),   c = floor + |2 a_net - 1| ** power
+    (L_UU + g C) a_U = -L_UK a_K + g C a_net_U,     C = diag(c)
+    c = (floor + |2 a_net - 1| ** power) * exp(-((a_net - a_sm) / agreement) ** 2)
 
-L is closed-form's matting Laplacian (3x3 windows, epsilon 1e-7). The confidence c trusts the network where
-it is decided (alpha near 0 or 1) and lets the colour-line model decide where it is not; `floor` keeps a
-pull towards the network everywhere, so a flat region closed-form cannot resolve still follows the network.
-The defaults of `weight` (g), `floor` and `power` were chosen by two-fold cross-validation on the
-real-photo recipe's held-out photos (bench/refine_cv.py; README, Quality).
+L is closed-form's matting Laplacian (3x3 windows, epsilon 1e-7). The first factor trusts the network where
+it is decided (alpha near 0 or 1); `floor` keeps a pull towards it everywhere, so a flat region closed-form
+cannot resolve still follows the network. The second factor is a cross-check: a_sm is Shared Matting's
+alpha (Gastal and Oliveira 2010, pymatting's `estimate_alpha_sm`), a colour-sampling estimate that shares
+neither the network's mistakes nor the Laplacian's, and where the two disagree by more than `agreement`
+the network's value stops counting and the colour-line model decides alone. The network's matte is
+confidently wrong in places (curls cut off, a background of the foreground's colour given to it), and a
+confidence computed from the network alone cannot see those; the cross-check can. `agreement=None` drops
+it (the network alone as the prior, and no Shared Matting run).
+
+The defaults of `weight` (g) and `agreement` were chosen by two-fold cross-validation on the real-photo
+recipe's held-out photos (bench/refine_cv.py; README, Quality), `floor` and `power` before them.
 
 The solver is pymatting's (its Laplacian, incomplete-Cholesky preconditioner and conjugate gradients, the
-same code its closed-form baseline runs), started from the network's matte: an optional extra,
-``pip install alphagan-jax[refine]``.
+same code its closed-form baseline runs), started from the network's matte; pymatting is a dependency of
+the package.
 """
 
 from __future__ import annotations
@@ -27,33 +35,61 @@ from dataclasses import dataclass
 import numpy as np
 
 # Chosen by two-fold cross-validation (bench/refine_cv.py), then fixed: see the README's Quality section.
-DEFAULT_WEIGHT = 3e-4
-DEFAULT_FLOOR = 0.1
+DEFAULT_WEIGHT = 0.1
+DEFAULT_FLOOR = 0.02
 DEFAULT_POWER = 2.0
-LAPLACIAN_EPSILON = 1e-7
-# Whether predict, the Python API and the matting page refine unless told not to (README, Quality).
-REFINE_BY_DEFAULT = False  # closed-form matting's (and pymatting's) regulariser of the window covariance
+DEFAULT_AGREEMENT = 0.05
+LAPLACIAN_EPSILON = 1e-7  # closed-form matting's (and pymatting's) regulariser of the window covariance
+# Whether predict, the Python API and the matting page refine unless told not to (README, Quality): on since
+# the cross-checked refinement beat every classical method on the held-out photos (two-fold CV).
+REFINE_BY_DEFAULT = True
 
 
 @dataclass(frozen=True)
 class RefineParams:
-    """The prior's weight g and the confidence's shape c = floor + |2 a - 1| ** power."""
+    """The prior's weight g and the confidence's shape c = (floor + |2 a - 1| ** power) * cross-check;
+    `agreement` is the cross-check's width (None: no cross-check with Shared Matting)."""
 
     weight: float = DEFAULT_WEIGHT
     floor: float = DEFAULT_FLOOR
     power: float = DEFAULT_POWER
+    agreement: float | None = DEFAULT_AGREEMENT
 
     def __post_init__(self) -> None:
         if not (self.weight > 0 and self.floor >= 0 and self.power > 0):
             raise ValueError(f"refinement needs weight > 0, floor >= 0 and power > 0, got {self}")
+        if self.agreement is not None and not self.agreement > 0:
+            raise ValueError(f"refinement's agreement must be > 0 or None, got {self.agreement}")
 
 
 DEFAULT_PARAMS = RefineParams()
 
 
-def confidence(alpha: np.ndarray, params: RefineParams) -> np.ndarray:
-    """Per-pixel confidence in the network's alpha (float64, same shape): floor + |2a - 1| ** power."""
-    return params.floor + np.abs(2.0 * np.asarray(alpha, np.float64) - 1.0) ** params.power
+def confidence(alpha: np.ndarray, params: RefineParams, reference: np.ndarray | None = None) -> np.ndarray:
+    """Per-pixel confidence in the network's alpha (float64, same shape): floor + |2a - 1| ** power, times
+    exp(-((a - reference) / agreement) ** 2) when `params.agreement` is set (then `reference` is required)."""
+    a = np.asarray(alpha, np.float64)
+    c = params.floor + np.abs(2.0 * a - 1.0) ** params.power
+    if params.agreement is None:
+        return c
+    return c * cross_check(a, reference, params.agreement)
+
+
+def cross_check(alpha: np.ndarray, reference: np.ndarray | None, agreement: float) -> np.ndarray:
+    """The confidence's cross-check factor exp(-((alpha - reference) / agreement) ** 2), float64."""
+    a = np.asarray(alpha, np.float64)
+    if reference is None or reference.shape != a.shape:
+        got = None if reference is None else reference.shape
+        raise ValueError(f"the cross-check needs a reference matte of shape {a.shape}, got {got}")
+    return np.exp(-(((a - np.asarray(reference, np.float64)) / agreement) ** 2))
+
+
+def shared_matting(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """Shared Matting's alpha (float64 HxW in [0, 1]; pymatting's defaults), the cross-check's reference."""
+    pm = _pymatting()
+    t = np.full(trimap.shape, 0.5)
+    t[trimap == 0], t[trimap == 255] = 0.0, 1.0
+    return np.clip(pm.estimate_alpha_sm(image.astype(np.float64) / 255.0, t), 0.0, 1.0)
 
 
 def _pymatting():
@@ -61,7 +97,7 @@ def _pymatting():
         import pymatting
     except ImportError as e:
         raise ImportError(
-            "Laplacian refinement needs pymatting: pip install 'alphagan-jax[refine]' (or pymatting)"
+            "Laplacian refinement needs pymatting, a dependency of alphagan-jax: pip install pymatting"
         ) from e
     return pymatting
 
@@ -83,11 +119,16 @@ class Refiner:
 
     The Laplacian depends only on the image and on which pixels are known, so cross-validating the prior's
     parameters (bench/refine_cv.py) builds it once per photo and trimap. Unknown pixels are the trimap's
-    values other than 0 and 255, as in evaluation.
+    values other than 0 and 255, as in evaluation. `reference` replaces Shared Matting's matte as the
+    cross-check's reference (computed on first use otherwise).
     """
 
-    def __init__(self, image: np.ndarray, trimap: np.ndarray):
+    def __init__(self, image: np.ndarray, trimap: np.ndarray, reference: np.ndarray | None = None):
         pm = _pymatting()
+        self.image, self.trimap = image, trimap
+        if reference is not None and reference.shape != trimap.shape:
+            raise ValueError(f"reference must be HxW of the image's size {trimap.shape}, got {reference.shape}")
+        self._reference = None if reference is None else np.asarray(reference, np.float64)
         self.shape = trimap.shape
         known = (trimap == 0) | (trimap == 255)
         self.unknown = ~known.ravel()
@@ -98,6 +139,12 @@ class Refiner:
         # -L_UK a_K: the known pixels' pull on the unknown ones (a_K is 1 on foreground, 0 on background).
         self.rhs_known = -(rows[:, ~self.unknown] @ is_fg[~self.unknown])
         self.fixed = is_fg
+
+    def reference(self) -> np.ndarray:
+        """Shared Matting's alpha of this photo, computed on first use (the cross-check's reference)."""
+        if self._reference is None:
+            self._reference = shared_matting(self.image, self.trimap)
+        return self._reference
 
     def __call__(
         self, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS, rtol: float = 1e-7, maxiter: int = 10000
@@ -112,7 +159,8 @@ class Refiner:
 
         pm = _pymatting()
         prior = np.clip(np.asarray(alpha, np.float64).ravel()[self.unknown], 0.0, 1.0)
-        gc = params.weight * confidence(prior, params)
+        reference = None if params.agreement is None else self.reference().ravel()[self.unknown]
+        gc = params.weight * confidence(prior, params, reference)
         system = (self.l_uu + scipy.sparse.diags(gc)).tocsr()
         x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter, M=pm.ichol(system))
         out[self.unknown] = np.clip(x, 0.0, 1.0)
@@ -120,7 +168,11 @@ class Refiner:
 
 
 def refine_alpha(
-    image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, params: RefineParams = DEFAULT_PARAMS
+    image: np.ndarray,
+    trimap: np.ndarray,
+    alpha: np.ndarray,
+    params: RefineParams = DEFAULT_PARAMS,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """The network's `alpha` (float HxW in [0, 1]) refined in closed-form matting's system.
 
@@ -128,11 +180,13 @@ def refine_alpha(
       image: uint8 HxWx3 RGB.
       trimap: uint8 HxW, 0 background, 255 foreground, anything else unknown.
       alpha: the network's matte for them.
+      params: the prior's weight and confidence (the cross-validated defaults).
+      reference: the cross-check's matte (float HxW); None: Shared Matting's, when params.agreement is set.
     Returns:
       float32 HxW in [0, 1].
     """
     check_inputs(image, trimap, alpha)
-    return Refiner(image, trimap)(alpha, params)
+    return Refiner(image, trimap, reference)(alpha, params)
 
 
 class RefinedPredictor:

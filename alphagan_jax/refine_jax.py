@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from alphagan_jax.refine import DEFAULT_PARAMS, LAPLACIAN_EPSILON, RefineParams, check_inputs
+from alphagan_jax.refine import DEFAULT_PARAMS, LAPLACIAN_EPSILON, RefineParams, check_inputs, cross_check
 
 _SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
@@ -84,18 +84,20 @@ def solve(
     image: jnp.ndarray,
     trimap: jnp.ndarray,
     alpha: jnp.ndarray,
+    check: jnp.ndarray,
     weight: float,
     floor: float,
     power: float,
     rtol: float = 1e-6,
     maxiter: int = 4000,
 ) -> jnp.ndarray:
-    """Refined alpha (H, W) in [0, 1]: image in [0, 1] (H, W, 3), trimap {0, 0.5, 1}-like (H, W), alpha (H, W)."""
+    """Refined alpha (H, W) in [0, 1]: image in [0, 1] (H, W, 3), trimap {0, 0.5, 1}-like (H, W), alpha (H, W);
+    `check` (H, W) is the cross-check's factor of the confidence (ones without one)."""
     unknown = ((trimap > 0) & (trimap < 1)).astype(image.dtype)
     fixed = (trimap >= 1).astype(image.dtype)
     mu, inv = window_stats(image)
     prior = jnp.clip(alpha, 0.0, 1.0)
-    gc = unknown * weight * (floor + jnp.abs(2.0 * prior - 1.0) ** power)
+    gc = unknown * weight * (floor + jnp.abs(2.0 * prior - 1.0) ** power) * check
 
     def system(v):  # (L_UU + gC) on unknown pixels; the identity on known ones, whose entries stay 0
         return unknown * laplacian_matvec(image, mu, inv, unknown * v) + gc * v + (1.0 - unknown) * v
@@ -115,9 +117,20 @@ def refine_alpha_jax(
     params: RefineParams = DEFAULT_PARAMS,
     rtol: float = 1e-6,
     maxiter: int = 4000,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`alphagan_jax.refine.refine_alpha` solved matrix-free with JAX; float32 HxW in [0, 1]."""
+    """:func:`alphagan_jax.refine.refine_alpha` solved matrix-free with JAX; float32 HxW in [0, 1].
+
+    With `params.agreement` set, `reference` is the cross-check's Shared Matting matte; None computes it
+    with pymatting on the CPU (the one part of this route that needs pymatting)."""
     check_inputs(image, trimap, alpha)
+    check = np.ones(trimap.shape)
+    if params.agreement is not None:
+        if reference is None:
+            from alphagan_jax.refine import shared_matting
+
+            reference = shared_matting(image, trimap)
+        check = cross_check(np.clip(alpha, 0.0, 1.0), reference, params.agreement)
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     t = np.full(trimap.shape, 0.5)
     t[trimap == 0], t[trimap == 255] = 0.0, 1.0
@@ -125,6 +138,7 @@ def refine_alpha_jax(
         jnp.asarray(image / 255.0, dtype),
         jnp.asarray(t, dtype),
         jnp.asarray(alpha, dtype),
+        jnp.asarray(check, dtype),
         params.weight,
         params.floor,
         params.power,

@@ -36,7 +36,9 @@ def _function(method: str) -> Callable:
     try:
         import pymatting
     except ImportError as e:
-        raise SystemExit(f"the classical baselines need pymatting: pip install -e '.[bench]' ({e})") from e
+        raise SystemExit(
+            f"the classical baselines need pymatting, a dependency of alphagan-jax: pip install pymatting ({e})"
+        ) from e
     return getattr(pymatting, CLASSICAL[method])
 
 

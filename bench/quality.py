@@ -14,7 +14,6 @@ each, and writes:
   OUT/mattes/NAME.TRIMAP.METHOD.png   every matte scored
 
 Usage:
-  pip install -e '.[bench]'   # pymatting
   python bench/quality.py --workdir runs/alphamatting --out results/quality
   python bench/quality.py --no-model --names all --out results/classical-all   # the classical methods alone
   python bench/quality.py --workdir runs/x --reuse results/classical --out results/x   # their rows reused

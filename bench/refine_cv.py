@@ -1,14 +1,20 @@
 """Choose the refinement's parameters honestly: two-fold cross-validation over the held-out photos.
 
-Refinement (:mod:`alphagan_jax.refine`) has three scalars: the prior's weight g and the confidence's floor
-and power. Choosing them on the photos that are then reported would flatter it, so the held-out photos are
+Refinement (:mod:`alphagan_jax.refine`) has four scalars: the prior's weight g, the confidence's floor and
+power, and the width of its cross-check with Shared Matting (`agreement`; "none" in the grid drops the
+cross-check). Choosing them on the photos that are then reported would flatter it, so the held-out photos are
 split by position into two folds (the first two names, then the rest); each fold's parameters are the grid
 point with the lowest mean SAD on the *other* fold (fine and coarse trimaps together), and each photo is
 reported with parameters chosen without it. The pooled rows (every photo once) are the result. Finally the
 grid point best on all photos is printed as the value to fix as the default (alphagan_jax/refine.py).
 
-The network's matte of each photo is computed once; each photo's Laplacian is built once per trimap and
-reused for every grid point. The grid is scored with SAD and MSE; the pooled rows with all four metrics.
+The network's matte of each photo is computed once; each photo's Laplacian (and its Shared Matting
+reference) is built once per trimap and reused for every grid point. The grid is scored with SAD and MSE;
+the pooled rows with all four metrics.
+
+With `--shared-baseline` the same two folds also choose g and floor for the same system with Shared
+Matting's matte as the prior instead of the network's (no network at all): the classical pipeline the
+network has to beat once refinement is allowed to use Shared Matting.
 
   OUT/refine_cv.json   the grid's SAD/MSE per photo and trimap, the folds, the choices, the pooled rows
 
@@ -35,20 +41,61 @@ def floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
 
 
-def grid_scores(samples: dict, priors: dict, grid: list, log=print) -> dict:
-    """{(name, trimap, grid index): (sad, mse, matte uint8)} for every photo, trimap and grid point."""
+def optional_floats(text: str) -> list[float | None]:
+    """Comma-separated floats; "none" is None (the cross-check off)."""
+    return [None if v.strip().lower() == "none" else float(v) for v in text.split(",") if v.strip()]
+
+
+def score_rows(scores: dict, grid: list) -> list[dict]:
+    return [
+        {"name": n, "trimap": t, "params": vars(grid[i]), "sad": v[0], "mse": v[1]} for (n, t, i), v in scores.items()
+    ]
+
+
+def cross_validate(scores: dict, grid: list, folds: list, trimaps: list, method: str, mattes_of: dict) -> tuple:
+    """(pooled rows, choices): each fold reported with the grid point best on the other fold."""
+    pooled, choices = [], []
+    for k, report in enumerate(folds):
+        pick = folds[1 - k]
+        i = choose(scores, pick, trimaps, len(grid))
+        choices.append({"method": method, "chosen_on": pick, "reported_on": report, "params": vars(grid[i])})
+        for t in trimaps:
+            for s in mattes_of[t]:
+                if s["name"] in report:
+                    pooled.append(
+                        {
+                            "name": s["name"],
+                            "trimap": t,
+                            "method": method,
+                            "matte": scores[(s["name"], t, i)][2],
+                            "sample": s,
+                            "seconds": 0.0,
+                        }
+                    )
+    return pooled, choices
+
+
+def grid_scores(samples: dict, priors: dict | None, grid: list, log=print, refiners: dict | None = None) -> dict:
+    """{(name, trimap, grid index): (sad, mse, matte uint8)} for every photo, trimap and grid point.
+
+    `priors` None: each photo's Shared Matting matte is the prior. `refiners` caches each photo's
+    Refiner (its Laplacian and reference) across calls."""
     from alphagan_jax.data.io import to_uint8
     from alphagan_jax.metrics import mse, sad
     from alphagan_jax.refine import Refiner
 
+    refiners = {} if refiners is None else refiners
     scores = {}
     for trimap_dir, items in samples.items():
         for sample in items:
             key = (sample["name"], trimap_dir)
             start = time.perf_counter()
-            refiner = Refiner(sample["image"], sample["trimap"])
+            if key not in refiners:
+                refiners[key] = Refiner(sample["image"], sample["trimap"])
+            refiner = refiners[key]
+            prior = refiner.reference() if priors is None else priors[key]
             for i, params in enumerate(grid):
-                matte = to_uint8(refiner(priors[key], params))
+                matte = to_uint8(refiner(prior, params))
                 scores[(*key, i)] = (
                     sad(matte, sample["alpha"], sample["trimap"]),
                     mse(matte, sample["alpha"], sample["trimap"]),
@@ -65,7 +112,7 @@ def choose(scores: dict, names: list[str], trimaps: list[str], size: int) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    from alphagan_jax.refine import DEFAULT_FLOOR, DEFAULT_POWER, DEFAULT_WEIGHT, RefineParams
+    from alphagan_jax.refine import RefineParams
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", required=True)
@@ -78,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", default="1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", help="grid of g")
     p.add_argument("--floors", default="0.01,0.05,0.2", help="grid of the confidence's floor")
     p.add_argument("--powers", default="1,2", help="grid of the confidence's power")
+    p.add_argument(
+        "--agreements", default="0.05", help="grid of the cross-check's width with Shared Matting (none: off)"
+    )
+    p.add_argument(
+        "--shared-baseline", action="store_true", help="also cross-validate Shared Matting's matte as the prior"
+    )
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
 
@@ -91,30 +144,33 @@ def main(argv: list[str] | None = None) -> int:
     samples = {t: load_photos(Path(args.data), t, names) for t in trimaps}
     priors = {(s["name"], t): np.asarray(predictor(s["image"], s["trimap"])) for t in trimaps for s in samples[t]}
     grid = [
-        RefineParams(w, f, q)
-        for w, f, q in itertools.product(floats(args.weights), floats(args.floors), floats(args.powers))
+        RefineParams(w, f, q, a)
+        for w, f, q, a in itertools.product(
+            floats(args.weights), floats(args.floors), floats(args.powers), optional_floats(args.agreements)
+        )
     ]
-    scores = grid_scores(samples, priors, grid)
+    refiners: dict = {}
+    scores = grid_scores(samples, priors, grid, refiners=refiners)
 
     folds = [names[: args.split], names[args.split :]]
-    pooled, choices = [], []
-    for k, report in enumerate(folds):
-        pick = folds[1 - k]
-        i = choose(scores, pick, trimaps, len(grid))
-        choices.append({"chosen_on": pick, "reported_on": report, "params": vars(grid[i])})
-        for t in trimaps:
-            for s in samples[t]:
-                if s["name"] in report:
-                    pooled.append(
-                        {
-                            "name": s["name"],
-                            "trimap": t,
-                            "method": "ours+refine (cv)",
-                            "matte": scores[(s["name"], t, i)][2],
-                            "sample": s,
-                            "seconds": 0.0,
-                        }
-                    )
+    pooled, choices = cross_validate(scores, grid, folds, trimaps, "ours+refine (cv)", samples)
+    baseline = {}
+    if args.shared_baseline:
+        base_grid = [
+            RefineParams(w, f, q, None)
+            for w, f, q in itertools.product(floats(args.weights), floats(args.floors), floats(args.powers))
+        ]
+        base_scores = grid_scores(samples, None, base_grid, refiners=refiners)
+        base_pooled, base_choices = cross_validate(
+            base_scores, base_grid, folds, trimaps, "shared+laplacian (cv, no network)", samples
+        )
+        pooled += base_pooled
+        choices += base_choices
+        baseline = {
+            "grid": [vars(g) for g in base_grid],
+            "grid_scores": score_rows(base_scores, base_grid),
+            "best_on_all": vars(base_grid[choose(base_scores, names, trimaps, len(base_grid))]),
+        }
     from alphagan_jax.data.io import to_uint8
 
     for t in trimaps:  # the network alone on the same photos, for the comparison
@@ -145,24 +201,23 @@ def main(argv: list[str] | None = None) -> int:
             "names": names,
             "trimaps": trimaps,
             "grid": [vars(g) for g in grid],
-            "grid_scores": [
-                {"name": n, "trimap": t, "params": vars(grid[i]), "sad": v[0], "mse": v[1]}
-                for (n, t, i), v in scores.items()
-            ],
+            "grid_scores": score_rows(scores, grid),
             "folds": choices,
             "rows": rows,
             "means": mean_rows,
             "best_on_all": vars(overall),
-            "defaults_in_code": {"weight": DEFAULT_WEIGHT, "floor": DEFAULT_FLOOR, "power": DEFAULT_POWER},
+            "shared_baseline": baseline,
+            "defaults_in_code": vars(RefineParams()),
         },
     )
     for c in choices:
-        print(f"chosen on {','.join(c['chosen_on'])}, reported on {','.join(c['reported_on'])}: {c['params']}")
+        print(
+            f"{c['method']}: chosen on {','.join(c['chosen_on'])}, "
+            f"reported on {','.join(c['reported_on'])}: {c['params']}"
+        )
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS]))
-    print(
-        f"best on all {len(names)} photos: {vars(overall)} "
-        f"(defaults in alphagan_jax/refine.py: {DEFAULT_WEIGHT}, {DEFAULT_FLOOR}, {DEFAULT_POWER})"
-    )
+    defaults = vars(RefineParams())
+    print(f"best on all {len(names)} photos: {vars(overall)} (defaults in alphagan_jax/refine.py: {defaults})")
     print(f"wrote {args.out / 'refine_cv.json'}")
     return 0
 

@@ -1,10 +1,11 @@
 """Seconds of the Laplacian refinement per photo, at the photos' size (~800 px) and at 2048 px.
 
 For each photo: the network's matte, then the refinement split into building the Laplacian (pymatting's
-cf_laplacian over the windows touching unknown pixels) and the solve (incomplete Cholesky + CG from the
-network's matte), beside closed-form matting's whole solve on the same image and trimap, the baseline that
-costs the same kind of work. The 2048 px case is the photo and its trimap resized (long side 2048, cubic
-and nearest), so its unknown band is 2.5 times wider in pixels, as a real high-resolution photo's is.
+cf_laplacian over the windows touching unknown pixels), the cross-check's Shared Matting matte (pymatting's
+estimate_alpha_sm) and the solve (incomplete Cholesky + CG from the network's matte), beside closed-form
+matting's whole solve on the same image and trimap, the baseline that costs the same kind of work. The
+2048 px case is the photo and its trimap resized (long side 2048, cubic and nearest), so its unknown band
+is 2.5 times wider in pixels, as a real high-resolution photo's is.
 
   OUT/refine_speed.json    one row per photo and size, and the ratios to closed-form
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     predictor, _, step = model_predictor(args.workdir, False, None, False)
     samples = load_photos(Path(args.data), "trimap", [n.strip() for n in args.names.split(",") if n.strip()])
-    warm_up(["closed-form"])
+    warm_up(["closed-form", "shared"])
     rows = []
     for sample in samples:
         for side in (int(s) for s in args.sizes.split(",")):
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             t1 = time.perf_counter()
             refiner = Refiner(image, trimap)
             t2 = time.perf_counter()
+            refiner.reference()
+            t2b = time.perf_counter()
             refiner(alpha, RefineParams())
             t3 = time.perf_counter()
             closed_form(image, trimap)
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 "unknown": int(((trimap != 0) & (trimap != 255)).sum()),
                 "network": t1 - t0,
                 "laplacian": t2 - t1,
-                "solve": t3 - t2,
+                "shared_matting": t2b - t2,
+                "solve": t3 - t2b,
                 "refine": t3 - t1,
                 "closed_form": t4 - t3,
             }

@@ -14,8 +14,6 @@ from alphagan_jax.metrics import compute_metrics
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-pytest.importorskip("pymatting", reason="closed-form baseline: pip install -e '.[bench]'")
-
 
 def test_closed_form_recovers_a_two_colour_blend():
     """Two flat colours blended by a horizontal ramp satisfy the colour-line model exactly, so closed-form

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install -e '.[refine]'")
-
-from alphagan_jax.refine import RefinedPredictor, RefineParams, Refiner, confidence, refine_alpha
+from alphagan_jax.refine import RefinedPredictor, RefineParams, Refiner, confidence, refine_alpha, shared_matting
 
 
 def dense_laplacian(image: np.ndarray, eps: float = 1e-7) -> np.ndarray:
@@ -38,22 +36,66 @@ def scene(seed: int = 0, h: int = 14, w: int = 18):
     return image, trimap, alpha, prior
 
 
-def test_refinement_solves_the_prior_system_exactly():
-    """(L_UU + g C) a_U = -L_UK a_K + g C a_net_U, solved densely with the hand-written Laplacian."""
-    image, trimap, _, prior = scene()
-    params = RefineParams(weight=3e-2, floor=0.1, power=2.0)
+def dense_solve(image, trimap, prior, params, reference=None):
+    """(L_UU + g C) a_U = -L_UK a_K + g C a_net_U, solved densely with the hand-written Laplacian;
+    C = floor + |2a - 1|^power, times exp(-((a - reference) / agreement)^2) with a reference."""
     L = dense_laplacian(image.astype(np.float64) / 255.0)
     u = (trimap == 128).ravel()
     a_k = (trimap == 255).ravel()[~u].astype(np.float64)
     a_net = prior.ravel()[u].astype(np.float64)
     gc = params.weight * (params.floor + np.abs(2 * a_net - 1) ** params.power)
+    if reference is not None:
+        gc = gc * np.exp(-(((a_net - reference.ravel()[u]) / params.agreement) ** 2))
     a_u = np.linalg.solve(L[np.ix_(u, u)] + np.diag(gc), -L[np.ix_(u, ~u)] @ a_k + gc * a_net)
     want = (trimap == 255).astype(np.float64).ravel()
     want[u] = np.clip(a_u, 0, 1)
+    return want.reshape(trimap.shape)
+
+
+def test_refinement_solves_the_prior_system_exactly():
+    image, trimap, _, prior = scene()
+    params = RefineParams(weight=3e-2, floor=0.1, power=2.0, agreement=None)
     got = refine_alpha(image, trimap, prior, params)
     assert got.dtype == np.float32 and got.shape == trimap.shape
-    np.testing.assert_allclose(got.ravel(), want, atol=2e-5)
+    np.testing.assert_allclose(got, dense_solve(image, trimap, prior, params), atol=2e-5)
     assert (got[trimap == 0] == 0).all() and (got[trimap == 255] == 1).all()
+
+
+def test_cross_check_scales_the_confidence_by_agreement_with_the_reference():
+    """With a reference the system's confidence is multiplied by exp(-((a - ref) / agreement)^2): the dense
+    solve agrees, a reference equal to the prior changes nothing, and one that disagrees everywhere leaves
+    closed-form matting (no prior at all)."""
+    from pymatting import estimate_alpha_cf
+
+    image, trimap, truth, prior = scene(4)
+    params = RefineParams(weight=3e-2, floor=0.1, power=2.0, agreement=0.2)
+    reference = np.clip(truth + np.random.default_rng(5).normal(0, 0.1, truth.shape), 0, 1)
+    got = refine_alpha(image, trimap, prior, params, reference=reference)
+    np.testing.assert_allclose(got, dense_solve(image, trimap, prior, params, reference), atol=2e-5)
+    without = RefineParams(weight=3e-2, floor=0.1, power=2.0, agreement=None)
+    assert np.abs(got - dense_solve(image, trimap, prior, without)).max() > 1e-2  # the factor matters here
+    same = refine_alpha(image, trimap, prior, params, reference=prior.astype(np.float64))
+    np.testing.assert_allclose(same, refine_alpha(image, trimap, prior, without), atol=1e-6)
+    far = refine_alpha(image, trimap, prior, RefineParams(agreement=1e-3), reference=1.0 - prior.astype(np.float64))
+    cf = estimate_alpha_cf(image / 255.0, trimap / 255.0, laplacian_kwargs={"epsilon": 1e-7})
+    np.testing.assert_allclose(far, cf, atol=2e-3)
+    with pytest.raises(ValueError, match="reference must be"):
+        refine_alpha(image, trimap, prior, params, reference=reference[:-1])
+    with pytest.raises(ValueError, match="agreement must be > 0"):
+        RefineParams(agreement=0.0)
+
+
+def test_default_reference_is_shared_matting():
+    """Without a reference, the cross-check uses pymatting's Shared Matting on the {0, 0.5, 1} trimap."""
+    from pymatting import estimate_alpha_sm
+
+    image, trimap, _, prior = scene(6, h=24, w=30)
+    want = np.clip(estimate_alpha_sm(image / 255.0, np.where(trimap == 128, 0.5, trimap / 255.0)), 0, 1)
+    np.testing.assert_array_equal(shared_matting(image, trimap), want)
+    params = RefineParams(agreement=0.1)
+    np.testing.assert_array_equal(
+        refine_alpha(image, trimap, prior, params), refine_alpha(image, trimap, prior, params, reference=want)
+    )
 
 
 def test_limits_are_closed_form_and_the_prior():
@@ -62,19 +104,26 @@ def test_limits_are_closed_form_and_the_prior():
 
     image, trimap, truth, prior = scene(1)
     cf = estimate_alpha_cf(image / 255.0, trimap / 255.0, laplacian_kwargs={"epsilon": 1e-7})
-    tiny = refine_alpha(image, trimap, prior, RefineParams(weight=1e-9, floor=1.0))
+    tiny = refine_alpha(image, trimap, prior, RefineParams(weight=1e-9, floor=1.0, agreement=None))
     np.testing.assert_allclose(tiny, cf, atol=1e-3)
-    huge = refine_alpha(image, trimap, prior, RefineParams(weight=1e6, floor=1.0))
+    huge = refine_alpha(image, trimap, prior, RefineParams(weight=1e6, floor=1.0, agreement=None))
     unknown = trimap == 128
     np.testing.assert_allclose(huge[unknown], prior[unknown], atol=1e-4)
     # In between, the colour-line model pulls a wrong prior towards the true blend.
-    mid = refine_alpha(image, trimap, prior, RefineParams(weight=1e-2, floor=0.05))
+    mid = refine_alpha(image, trimap, prior, RefineParams(weight=1e-2, floor=0.05, agreement=None))
     assert np.abs(mid - truth)[unknown].mean() < 0.5 * np.abs(prior - truth)[unknown].mean()
 
 
 def test_confidence_shape_and_one_laplacian_for_many_settings():
     a = np.array([0.0, 0.25, 0.5, 1.0])
-    np.testing.assert_allclose(confidence(a, RefineParams(floor=0.05, power=2)), [1.05, 0.30, 0.05, 1.05])
+    plain = RefineParams(floor=0.05, power=2, agreement=None)
+    np.testing.assert_allclose(confidence(a, plain), [1.05, 0.30, 0.05, 1.05])
+    checked = RefineParams(floor=0.05, power=2, agreement=0.25)
+    reference = a + np.array([0.0, 0.25, -0.5, 0.0])  # off by 0, 1 and 2 widths
+    want = [1.05, 0.30 * np.exp(-1), 0.05 * np.exp(-4), 1.05]
+    np.testing.assert_allclose(confidence(a, checked, reference), want)
+    with pytest.raises(ValueError, match="needs a reference"):
+        confidence(a, checked)
     image, trimap, _, prior = scene(2)
     refiner = Refiner(image, trimap)
     for params in (RefineParams(1e-3), RefineParams(1e-1, 0.5, 1.0)):
@@ -124,8 +173,12 @@ def test_matrix_free_laplacian_and_jax_solver_match_the_dense_system():
         mu, inv = window_stats(jnp.asarray(img))
         got = np.asarray(laplacian_matvec(jnp.asarray(img), mu, inv, jnp.asarray(x)))
         diag = np.asarray(laplacian_diagonal(jnp.asarray(img), mu, inv))
-        params = RefineParams(weight=3e-2, floor=0.1)
+        params = RefineParams(weight=3e-2, floor=0.1, agreement=0.2)
         jax_alpha = refine_alpha_jax(image, trimap, prior, params, rtol=1e-10)
+        reference = shared_matting(image, trimap)
+        checked = refine_alpha_jax(image, trimap, prior, params, rtol=1e-10, reference=reference)
     np.testing.assert_allclose(got.ravel(), L @ x.ravel(), rtol=1e-6, atol=1e-6 * np.abs(L).max())
     np.testing.assert_allclose(diag.ravel(), np.diag(L), rtol=1e-6, atol=1e-6 * np.abs(L).max())
     np.testing.assert_allclose(jax_alpha, refine_alpha(image, trimap, prior, params), atol=1e-4)
+    np.testing.assert_array_equal(checked, jax_alpha)  # the reference it computes is Shared Matting's
+    np.testing.assert_allclose(jax_alpha, dense_solve(image, trimap, prior, params, reference), atol=1e-4)

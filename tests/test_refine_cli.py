@@ -10,8 +10,6 @@ import pytest
 
 from alphagan_jax.data.io import read_alpha_u8, read_raw, read_rgb, read_trimap, to_uint8, write_png
 
-pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install -e '.[refine]'")
-
 REPO = Path(__file__).resolve().parents[1]
 BOX = (slice(64, 224), slice(224, 384))  # a crop of GT24 holding background, unknown band and foreground
 

@@ -10,8 +10,6 @@ import pytest
 
 from alphagan_jax.data.io import read_alpha_u8, read_rgb, read_trimap, write_png
 
-pytest.importorskip("pymatting", reason="refinement needs pymatting: pip install -e '.[refine]'")
-
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +45,9 @@ def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, traine
             "0.05,1",
             "--powers",
             "2",
+            "--agreements",
+            "none,0.1",
+            "--shared-baseline",
             "--out",
             str(out),
         ],
@@ -57,27 +58,29 @@ def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, traine
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "refine_cv.json").read_text())
-    grid = result["grid"]
-    assert len(grid) == 4
+    base = result["shared_baseline"]
+    assert len(result["grid"]) == 8 and {g["agreement"] for g in result["grid"]} == {None, 0.1}
+    assert len(base["grid"]) == 4 and {g["agreement"] for g in base["grid"]} == {None}
+    methods = {"ours+refine (cv)": result, "shared+laplacian (cv, no network)": base}
+    for method, part in methods.items():
+        grid, scores = part["grid"], part["grid_scores"]
 
-    def mean_sad(names, params):
-        return np.mean([g["sad"] for g in result["grid_scores"] if g["name"] in names and g["params"] == params])
+        def mean_sad(names, params, scores=scores):
+            return np.mean([g["sad"] for g in scores if g["name"] in names and g["params"] == params])
 
-    folds = result["folds"]
-    assert [f["reported_on"] for f in folds] == [["GT24"], ["GT20", "GT15"]]
-    for fold in folds:
-        assert not set(fold["chosen_on"]) & set(fold["reported_on"])
-        assert mean_sad(fold["chosen_on"], fold["params"]) == min(mean_sad(fold["chosen_on"], g) for g in grid)
-    refined = [r for r in result["rows"] if r["method"] == "ours+refine (cv)"]
-    assert sorted((r["name"], r["trimap"]) for r in refined) == sorted(
-        (n, t) for n in boxes for t in ("trimap", "trimap2")
-    )
-    # A pooled row's SAD is its grid score under the parameters of the fold that reports it.
-    for r in refined:
-        params = next(f["params"] for f in folds if r["name"] in f["reported_on"])
-        want = next(
-            g["sad"]
-            for g in result["grid_scores"]
-            if (g["name"], g["trimap"], g["params"]) == (r["name"], r["trimap"], params)
+        folds = [f for f in result["folds"] if f["method"] == method]
+        assert [f["reported_on"] for f in folds] == [["GT24"], ["GT20", "GT15"]]
+        for fold in folds:
+            assert not set(fold["chosen_on"]) & set(fold["reported_on"])
+            assert mean_sad(fold["chosen_on"], fold["params"]) == min(mean_sad(fold["chosen_on"], g) for g in grid)
+        pooled = [r for r in result["rows"] if r["method"] == method]
+        assert sorted((r["name"], r["trimap"]) for r in pooled) == sorted(
+            (n, t) for n in boxes for t in ("trimap", "trimap2")
         )
-        assert r["sad"] == pytest.approx(want, rel=1e-9)
+        # A pooled row's SAD is its grid score under the parameters of the fold that reports it.
+        for r in pooled:
+            params = next(f["params"] for f in folds if r["name"] in f["reported_on"])
+            want = next(
+                g["sad"] for g in scores if (g["name"], g["trimap"], g["params"]) == (r["name"], r["trimap"], params)
+            )
+            assert r["sad"] == pytest.approx(want, rel=1e-9)
