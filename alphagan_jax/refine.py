@@ -30,7 +30,7 @@ the package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,16 +76,21 @@ def confidence(alpha: np.ndarray, params: RefineParams, reference: np.ndarray | 
 
 
 def cross_check(alpha: np.ndarray, reference: np.ndarray | None, agreement: float) -> np.ndarray:
-    """The confidence's cross-check factor exp(-((alpha - reference) / agreement) ** 2), float64."""
+    """The confidence's cross-check factor exp(-((alpha - reference) / agreement) ** 2), float64; 1 where
+    the reference is not finite (no estimate there)."""
     a = np.asarray(alpha, np.float64)
     if reference is None or reference.shape != a.shape:
         got = None if reference is None else reference.shape
         raise ValueError(f"the cross-check needs a reference matte of shape {a.shape}, got {got}")
-    return np.exp(-(((a - np.asarray(reference, np.float64)) / agreement) ** 2))
+    r = np.asarray(reference, np.float64)
+    return np.where(np.isfinite(r), np.exp(-(((a - np.where(np.isfinite(r), r, a)) / agreement) ** 2)), 1.0)
 
 
-def shared_matting(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """Shared Matting's alpha (float64 HxW in [0, 1]; pymatting's defaults), the cross-check's reference."""
+def shared_matting(image: np.ndarray, trimap: np.ndarray) -> np.ndarray | None:
+    """Shared Matting's alpha (float64 HxW in [0, 1]; pymatting's defaults), the cross-check's reference;
+    None when the trimap has no foreground or no background pixel, which it needs to sample colours from."""
+    if not ((trimap == 0).any() and (trimap == 255).any()):
+        return None
     pm = _pymatting()
     t = np.full(trimap.shape, 0.5)
     t[trimap == 0], t[trimap == 255] = 0.0, 1.0
@@ -129,6 +134,7 @@ class Refiner:
         if reference is not None and reference.shape != trimap.shape:
             raise ValueError(f"reference must be HxW of the image's size {trimap.shape}, got {reference.shape}")
         self._reference = None if reference is None else np.asarray(reference, np.float64)
+        self._referenced = reference is not None
         self.shape = trimap.shape
         known = (trimap == 0) | (trimap == 255)
         self.unknown = ~known.ravel()
@@ -140,10 +146,12 @@ class Refiner:
         self.rhs_known = -(rows[:, ~self.unknown] @ is_fg[~self.unknown])
         self.fixed = is_fg
 
-    def reference(self) -> np.ndarray:
-        """Shared Matting's alpha of this photo, computed on first use (the cross-check's reference)."""
-        if self._reference is None:
+    def reference(self) -> np.ndarray | None:
+        """Shared Matting's alpha of this photo, computed on first use (the cross-check's reference); None
+        without known foreground and background, and then the refinement runs without the cross-check."""
+        if not self._referenced:
             self._reference = shared_matting(self.image, self.trimap)
+            self._referenced = True
         return self._reference
 
     def __call__(
@@ -159,10 +167,19 @@ class Refiner:
 
         pm = _pymatting()
         prior = np.clip(np.asarray(alpha, np.float64).ravel()[self.unknown], 0.0, 1.0)
-        reference = None if params.agreement is None else self.reference().ravel()[self.unknown]
+        reference = None if params.agreement is None else self.reference()
+        if reference is None:
+            params = replace(params, agreement=None)
+        else:
+            reference = reference.ravel()[self.unknown]
         gc = params.weight * confidence(prior, params, reference)
         system = (self.l_uu + scipy.sparse.diags(gc)).tocsr()
-        x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter, M=pm.ichol(system))
+        try:
+            x = pm.cg(system, self.rhs_known + gc * prior, x0=prior, rtol=rtol, maxiter=maxiter, M=pm.ichol(system))
+        except ValueError as e:  # pymatting's words for a solve that did not converge
+            raise ValueError(
+                f"the refinement's solve failed ({e}); --no-refine / refine=False gives the network's matte"
+            ) from e
         out[self.unknown] = np.clip(x, 0.0, 1.0)
         return out.reshape(self.shape).astype(np.float32)
 

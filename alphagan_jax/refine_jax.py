@@ -130,7 +130,8 @@ def refine_alpha_jax(
             from alphagan_jax.refine import shared_matting
 
             reference = shared_matting(image, trimap)
-        check = cross_check(np.clip(alpha, 0.0, 1.0), reference, params.agreement)
+        if reference is not None:  # None: no known foreground or background to sample, no cross-check
+            check = cross_check(np.clip(alpha, 0.0, 1.0), reference, params.agreement)
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     t = np.full(trimap.shape, 0.5)
     t[trimap == 0], t[trimap == 255] = 0.0, 1.0

@@ -1,5 +1,7 @@
 """Laplacian refinement against a dense transcription of Levin et al.'s Laplacian and the system it solves."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -182,3 +184,26 @@ def test_matrix_free_laplacian_and_jax_solver_match_the_dense_system():
     np.testing.assert_allclose(jax_alpha, refine_alpha(image, trimap, prior, params), atol=1e-4)
     np.testing.assert_array_equal(checked, jax_alpha)  # the reference it computes is Shared Matting's
     np.testing.assert_allclose(jax_alpha, dense_solve(image, trimap, prior, params, reference), atol=1e-4)
+
+
+def test_without_both_known_regions_the_cross_check_is_skipped():
+    """Shared Matting samples known foreground and background colours: with one of them missing (or no known
+    pixel at all) there is no reference, and the refinement is the one without the cross-check, not a solve
+    that fails or a matte of NaNs."""
+    image, trimap, _, prior = scene(7)
+    params = RefineParams(weight=3e-2, floor=0.1, agreement=0.05)
+    without = replace(params, agreement=None)
+    for name, t in (
+        ("no background", np.where(trimap == 0, 128, trimap).astype(np.uint8)),
+        ("no foreground", np.where(trimap == 255, 128, trimap).astype(np.uint8)),
+        ("nothing known", np.full_like(trimap, 128)),
+    ):
+        assert shared_matting(image, t) is None, name
+        got = refine_alpha(image, t, prior, params)
+        assert np.isfinite(got).all() and got.min() >= 0 and got.max() <= 1, name
+        np.testing.assert_array_equal(got, refine_alpha(image, t, prior, without), err_msg=name)
+    # A reference without an estimate somewhere (NaN) leaves the network's confidence as it is there.
+    reference = np.full(trimap.shape, np.nan)
+    np.testing.assert_array_equal(
+        refine_alpha(image, trimap, prior, params, reference=reference), refine_alpha(image, trimap, prior, without)
+    )
