@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     photos = read_photos(Path(args.data), args.num)
     shapes = sorted({bucket_shape(*tri.shape) for _, _, tri in photos})
     work = Path(tempfile.mkdtemp(prefix="export_routes_"))
-    runners: dict[str, Any] = {"jax": model.alpha}
+    # The network alone: the exported graphs hold no refinement, so neither does the route they are timed against.
+    runners: dict[str, Any] = {"jax": lambda image, trimap: model.alpha(image, trimap, refine=False)}
     export_s: dict[str, float] = {}
     if "onnx" in routes:
         from alphagan_jax.exports.onnx_export import export_onnx

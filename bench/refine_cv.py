@@ -12,14 +12,14 @@ The network's matte of each photo is computed once; each photo's Laplacian (and 
 reference) is built once per trimap and reused for every grid point. The grid is scored with SAD and MSE;
 the pooled rows with all four metrics.
 
-With `--shared-baseline` the same two folds also choose g and floor for the same system with Shared
+With `--shared-baseline` the same two folds also choose g, floor and power for the same system with Shared
 Matting's matte as the prior instead of the network's (no network at all): the classical pipeline the
 network has to beat once refinement is allowed to use Shared Matting.
 
   OUT/refine_cv.json   the grid's SAD/MSE per photo and trimap, the folds, the choices, the pooled rows
 
 Usage:
-  python bench/refine_cv.py --workdir runs/alphamatting --out results/refine-cv
+  python bench/refine_cv.py --workdir runs/alphamatting --shared-baseline --out results/refine-cv
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def grid_scores(samples: dict, priors: dict | None, grid: list, log=print, refin
                 refiners[key] = Refiner(sample["image"], sample["trimap"])
             refiner = refiners[key]
             prior = refiner.reference() if priors is None else priors[key]
+            if prior is None:
+                raise SystemExit(f"{key[0]} ({trimap_dir}): Shared Matting needs known foreground and background")
             for i, params in enumerate(grid):
                 matte = to_uint8(refiner(prior, params))
                 scores[(*key, i)] = (
@@ -122,11 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tta", action="store_true", help="the network's matte with flip test-time augmentation")
     p.add_argument("--split", type=int, default=2, help="the first fold is the first N names (default 2)")
     p.add_argument("--trimaps", default="trimap,trimap2")
-    p.add_argument("--weights", default="1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", help="grid of g")
-    p.add_argument("--floors", default="0.01,0.05,0.2", help="grid of the confidence's floor")
-    p.add_argument("--powers", default="1,2", help="grid of the confidence's power")
+    # The defaults are the grid of the README's Quality section.
+    p.add_argument("--weights", default="1e-3,3e-3,1e-2,3e-2,1e-1,3e-1,1", help="grid of g")
+    p.add_argument("--floors", default="0.02,0.1", help="grid of the confidence's floor")
+    p.add_argument("--powers", default="2", help="grid of the confidence's power")
     p.add_argument(
-        "--agreements", default="0.05", help="grid of the cross-check's width with Shared Matting (none: off)"
+        "--agreements",
+        default="0.03,0.05,0.1,0.2",
+        help="grid of the cross-check's width with Shared Matting (none: off)",
     )
     p.add_argument(
         "--shared-baseline", action="store_true", help="also cross-validate Shared Matting's matte as the prior"
