@@ -20,8 +20,8 @@ confidently wrong in places (curls cut off, a background of the foreground's col
 confidence computed from the network alone cannot see those; the cross-check can. `agreement=None` drops
 it (the network alone as the prior, and no Shared Matting run).
 
-The defaults of `weight` (g) and `agreement` were chosen by two-fold cross-validation on the real-photo
-recipe's held-out photos (bench/refine_cv.py; README, Quality), `floor` and `power` before them.
+The defaults of `weight` (g), `floor` and `agreement` were chosen by two-fold cross-validation on the
+real-photo recipe's held-out photos (bench/refine_cv.py; README, Quality), `power` in an earlier one.
 
 The solver is pymatting's (its Laplacian, incomplete-Cholesky preconditioner and conjugate gradients, the
 same code its closed-form baseline runs), started from the network's matte; pymatting is a dependency of

@@ -1,6 +1,7 @@
 """The refinement's system solved matrix-free in JAX, to run on the accelerator beside the network.
 
-Same system as :mod:`alphagan_jax.refine` (its docstring gives it), without pymatting or a sparse matrix:
+Same system as :mod:`alphagan_jax.refine` (its docstring gives it), without a sparse matrix; only the
+cross-check's Shared Matting matte still comes from pymatting, on the CPU, unless it is passed in:
 the closed-form Laplacian's product is written with 3x3 box sums, as in He, Sun and Tang's fast matting
 (2010). For a window k with mean colour mu_k and M_k = (Sigma_k + eps/9 I)^-1,
 

@@ -53,7 +53,8 @@ say "train exit status $train_rc (124: stopped at its time limit, saved)"
 tr '\r' '\n' <"$WORK/progress.log" | grep -a -v '^train:\|^\s*$' >>"$LOG"
 rc=0
 ((train_rc == 0 || train_rc == 124)) || rc=$train_rc
-# The refined row needs pymatting, which GPU hosts may lack: then the network alone is scored here.
+# The refined row (predict's default) needs pymatting, which GPU hosts may lack: then the network alone is
+# scored here (carry the pymatting, numba and llvmlite wheels in .whl/ to score the refined matte there too).
 refine=$("$PY" -c 'import pymatting' 2>/dev/null || echo --no-refine)
 for tta in "" $([ "$TTA" = 1 ] && echo --tta); do
     say "quality $tta"

@@ -251,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse is not None:
         old_rows, reused = reused_rows(args.reuse, [m for m in methods if m in CLASSICAL], args.data, names)
         rows += [{k: r[k] for k in ("name", "trimap", "method", "seconds")} for r in old_rows]
-    warm_up([m for m in methods if m in CLASSICAL and not any(k[2] == m for k in reused)])
+    warm = {m for m in methods if m in CLASSICAL and not any(k[2] == m for k in reused)}
+    if "ours+refine" in methods:
+        # The refinement runs Shared Matting and closed-form's Laplacian and solver: their first calls compile
+        # (numba), which is not a photo's time.
+        warm |= {"shared", "closed-form"}
+    warm_up(sorted(warm))
     refine_params = RefineParams()
     for trimap_dir in trimap_dirs:
         for sample in samples[trimap_dir]:

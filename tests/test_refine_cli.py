@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from alphagan_jax.data.io import read_alpha_u8, read_raw, read_rgb, read_trimap, to_uint8, write_png
+from alphagan_jax.refine import RefineParams
 
 REPO = Path(__file__).resolve().parents[1]
 BOX = (slice(64, 224), slice(224, 384))  # a crop of GT24 holding background, unknown band and foreground
@@ -39,8 +40,9 @@ def test_predict_refines_by_choice(trained_workdir, photo, tmp_path):
 
     network, want = refined(trained_workdir, photo, bucket=32)
     assert (network != want).mean() > 0.01  # refinement changes the matte, so the test can tell them apart
-    for flag, expect in (("--refine", want), ("--no-refine", network)):
-        out = tmp_path / flag
+    default = want  # predict refines unless told not to (README, Quality)
+    for flag, expect in (("--refine", want), ("--no-refine", network), ("", default)):
+        out = tmp_path / (flag or "default")
         args = [
             "--workdir",
             str(trained_workdir),
@@ -50,7 +52,7 @@ def test_predict_refines_by_choice(trained_workdir, photo, tmp_path):
             str(photo / "trimap" / "GT24.png"),
             "--out",
             str(out),
-            flag,
+            *([flag] if flag else []),
         ]
         assert predict.main(args) == 0
         np.testing.assert_array_equal(read_raw(out / "alpha.png"), expect)
@@ -86,7 +88,7 @@ def test_evaluate_refine_scores_the_refined_matte(trained_workdir, photo, tmp_pa
     assert "mattes: refined in closed-form matting's system" in done.stdout
     np.testing.assert_array_equal(read_raw(out / "alpha" / "GT24.png"), want)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["refine"]["weight"] > 0
+    assert summary["refine"] == vars(RefineParams())  # every parameter of the system, the cross-check's too
     from alphagan_jax.metrics import sad
 
     assert summary["sad"] == pytest.approx(
@@ -102,3 +104,4 @@ def test_python_api_refines_on_request(trained_workdir, photo):
     image, trimap = read_rgb(photo / "image" / "GT24.png"), read_trimap(photo / "trimap" / "GT24.png")
     np.testing.assert_array_equal(to_uint8(model.alpha(image, trimap, refine=True)), want)
     np.testing.assert_array_equal(to_uint8(model.alpha(image, trimap, refine=False)), network)
+    np.testing.assert_array_equal(to_uint8(model.alpha(image, trimap)), want)  # refined by default, as predict

@@ -84,3 +84,13 @@ def test_two_fold_choice_is_made_without_the_reported_photos(shared_data, traine
                 g["sad"] for g in scores if (g["name"], g["trimap"], g["params"]) == (r["name"], r["trimap"], params)
             )
             assert r["sad"] == pytest.approx(want, rel=1e-9)
+    # The baseline's prior is Shared Matting's matte, not the network's: one grid score recomputed from scratch.
+    from alphagan_jax.data.io import to_uint8
+    from alphagan_jax.metrics import sad
+    from alphagan_jax.refine import RefineParams, Refiner, shared_matting
+
+    row = base["grid_scores"][-1]
+    image = read_rgb(data / "image" / f"{row['name']}.png")
+    trimap = read_trimap(data / row["trimap"] / f"{row['name']}.png")
+    matte = to_uint8(Refiner(image, trimap)(shared_matting(image, trimap), RefineParams(**row["params"])))
+    assert row["sad"] == pytest.approx(sad(matte, read_alpha_u8(data / "alpha" / f"{row['name']}.png"), trimap))
