@@ -13,8 +13,9 @@ A folder (outputs in OUT, named after each photo: NAME.alpha.png, NAME.cutout.pn
         [--background beach.jpg | --background '#00ff00']
 
 alpha.png is the 8-bit matte, refined by default in closed-form matting's system with a Shared Matting
-cross-check (alphagan_jax.refine; --no-refine for the network alone); cutout.png is RGBA whose colours are the foreground estimated by Germer et
-al.'s multi-level method (not the photo times alpha, which keeps the old background's colour in hair);
+cross-check (alphagan_jax.refine; --no-refine for the network alone); cutout.png is RGBA whose colours
+are the foreground estimated by Germer et al.'s multi-level method (not the photo times alpha, which keeps
+the old background's colour in hair);
 trimap.png is the trimap made from a mask (check and correct it, then pass it with --trimap);
 composite.png is that foreground over --background, resized to cover the photo and centred.
 
