@@ -28,6 +28,7 @@ import argparse
 import itertools
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def score_rows(scores: dict, grid: list) -> list[dict]:
     ]
 
 
-def cross_validate(scores: dict, grid: list, folds: list, trimaps: list, method: str, mattes_of: dict) -> tuple:
+def cross_validate(scores: dict, grid: list, folds: list, trimaps: list, method: str, samples: dict) -> tuple:
     """(pooled rows, choices): each fold reported with the grid point best on the other fold."""
     pooled, choices = [], []
     for k, report in enumerate(folds):
@@ -60,7 +61,7 @@ def cross_validate(scores: dict, grid: list, folds: list, trimaps: list, method:
         i = choose(scores, pick, trimaps, len(grid))
         choices.append({"method": method, "chosen_on": pick, "reported_on": report, "params": vars(grid[i])})
         for t in trimaps:
-            for s in mattes_of[t]:
+            for s in samples[t]:
                 if s["name"] in report:
                     pooled.append(
                         {
@@ -161,10 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     pooled, choices = cross_validate(scores, grid, folds, trimaps, "ours+refine (cv)", samples)
     baseline = {}
     if args.shared_baseline:
-        base_grid = [
-            RefineParams(w, f, q, None)
-            for w, f, q in itertools.product(floats(args.weights), floats(args.floors), floats(args.powers))
-        ]
+        # The same grid without the cross-check (Shared Matting cannot check itself), in the same order.
+        base_grid = list(dict.fromkeys(replace(g, agreement=None) for g in grid))
         base_scores = grid_scores(samples, None, base_grid, refiners=refiners)
         base_pooled, base_choices = cross_validate(
             base_scores, base_grid, folds, trimaps, "shared+laplacian (cv, no network)", samples
