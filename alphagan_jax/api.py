@@ -40,14 +40,15 @@ class Model:
         tta: bool = False,
         bf16: bool = False,
     ):
-        from alphagan_jax.inference import Predictor, generator_predict_fn
-        from alphagan_jax.models import build_generator
+        from alphagan_jax.artifacts.loader import LoadedWeights, network_predictor
 
         self.model_config = model_config
         self.variables = variables
         self.info = dict(info or {})
-        generator = build_generator(model_config, dtype="bfloat16" if bf16 else None)
-        self.predictor = Predictor(generator_predict_fn(generator), variables, bucket=bucket, tta=tta)
+        self.predictor = network_predictor(
+            LoadedWeights(model_config, variables, self.info), bucket=bucket, tta=tta, bf16=bf16
+        )
+        self._refined: Any = None
 
     @property
     def step(self) -> int | None:
@@ -59,27 +60,29 @@ class Model:
         Args:
           image: uint8 HxWx3 RGB.
           trimap: uint8 HxW: 0 background, 128 unknown, 255 foreground.
-          refine: refine the network's matte in closed-form matting's system (alphagan_jax.refine; needs
-            pymatting); None: as predict does by default.
+          refine: refine the network's matte in closed-form matting's system (alphagan_jax.inference.refine;
+            needs pymatting); None: as predict does by default.
         """
         check_inputs(image, trimap)
-        alpha = self.predictor(image, trimap)
-        if refine is None:
-            from alphagan_jax.refine import REFINE_BY_DEFAULT
+        return self._predictor(refine)(image, trimap)
 
-            refine = REFINE_BY_DEFAULT
-        if refine:
-            from alphagan_jax.refine import refine_alpha
+    def _predictor(self, refine: bool | None) -> Any:
+        """The network, or the same RefinedPredictor wrapper that predict, evaluate.py and the page use."""
+        from alphagan_jax.inference.refine import REFINE_BY_DEFAULT, RefinedPredictor
 
-            alpha = refine_alpha(image, trimap, np.asarray(alpha))
-        return alpha
+        if not (REFINE_BY_DEFAULT if refine is None else refine):
+            return self.predictor
+        if self._refined is None:
+            self._refined = RefinedPredictor(self.predictor)
+        return self._refined
 
     def cutout(self, image: np.ndarray, trimap: np.ndarray, refine: bool | None = None) -> np.ndarray:
         """uint8 HxWx4 RGBA: the estimated foreground colours (not the photo's, which keep the old
-        background's colour in hair) with the matte as alpha."""
-        from alphagan_jax.foreground import cutout
+        background's colour in hair) with the matte as alpha; what predict writes as cutout.png."""
+        from alphagan_jax.inference.outputs import matte_outputs
 
-        return cutout(image, _alpha_u8(self.alpha(image, trimap, refine)))
+        check_inputs(image, trimap)
+        return matte_outputs(self._predictor(refine), image, trimap)["cutout"]
 
     def composite(
         self,
@@ -89,19 +92,18 @@ class Model:
         refine: bool | None = None,
     ) -> np.ndarray:
         """uint8 HxWx3: the subject over `background`, a uint8 HxWx3 picture (resized to cover the photo,
-        centred), an (r, g, b) colour or '#rrggbb'."""
-        from alphagan_jax.background import composite, parse_colour
-        from alphagan_jax.foreground import estimate_foreground_ml
+        centred), an (r, g, b) colour or '#rrggbb'; what predict writes as composite.png."""
+        from alphagan_jax.inference.background import parse_colour
+        from alphagan_jax.inference.outputs import matte_outputs
 
         bg = _check_background(background, parse_colour)
-        alpha = _alpha_u8(self.alpha(image, trimap, refine))
-        fg, _ = estimate_foreground_ml(image, alpha)
-        return composite(fg, alpha, bg)
+        check_inputs(image, trimap)
+        return matte_outputs(self._predictor(refine), image, trimap, bg)["composite"]
 
     def save(self, directory: str | Path, info: dict[str, Any] | None = None) -> Path:
-        """Write this model as a model folder (see alphagan_jax.model_folder); `info` is added to model.json,
+        """Write this model as a model folder (see alphagan_jax.artifacts.model_folder); `info` is added to model.json,
         and `self.info` becomes what was written (with the weights' sha256)."""
-        from alphagan_jax.model_folder import write_model_folder
+        from alphagan_jax.artifacts.model_folder import write_model_folder
 
         self.info = write_model_folder(
             directory, self.variables, self.model_config.to_dict(), {**self.info, **(info or {})}
@@ -118,7 +120,8 @@ def load(
     tta: bool = False,
     bf16: bool = False,
 ) -> Model:
-    """A :class:`Model` from a model folder or a training workdir.
+    """A :class:`Model` from a model folder or a training workdir (through
+    :func:`alphagan_jax.artifacts.loader.load_weights`, as every command loads one).
 
     A model folder is read as it is (its sha256 checked). From a training workdir: the latest checkpoint,
     `best=True` for the lowest validation SAD, or `step=N`; the moving average of the weights where the
@@ -128,26 +131,10 @@ def load(
       FileNotFoundError: `path` is neither, or has no such checkpoint.
       ValueError: a corrupt model folder, or best/step given for a model folder.
     """
-    from alphagan_jax.model_folder import is_model_folder, read_model_folder
+    from alphagan_jax.artifacts.loader import load_weights
 
-    path = Path(path)
-    if is_model_folder(path):
-        if best or step is not None:
-            raise ValueError(
-                f"{path} is a model folder (one step); best= and step= select a checkpoint of a training workdir"
-            )
-        model_config, variables, info = read_model_folder(path)
-        return Model(model_config, variables, info, bucket=bucket, tta=tta, bf16=bf16)
-    if not path.is_dir():
-        raise FileNotFoundError(f"no model folder or training workdir at {path}")
-    if not any((path / d).is_dir() for d in ("checkpoints", "best")):
-        raise FileNotFoundError(
-            f"{path} is neither a model folder (no model.json) nor a training workdir (no checkpoints/ or best/)"
-        )
-    from alphagan_jax.checkpoint import restore_generator
-
-    config, variables, restored = restore_generator(path, step=step, best=best)
-    return Model(config.model, variables, {"step": restored}, bucket=bucket, tta=tta, bf16=bf16)
+    weights = load_weights(path, step=step, best=best)
+    return Model(weights.model_config, weights.variables, weights.info, bucket=bucket, tta=tta, bf16=bf16)
 
 
 def trimap_from_mask(mask: np.ndarray, band: int = 15, thresholds: tuple[float, float] = (0.1, 0.9)) -> np.ndarray:
@@ -216,9 +203,3 @@ def _describe(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"{x.dtype} array of shape {x.shape}"
     return type(x).__name__
-
-
-def _alpha_u8(alpha: np.ndarray) -> np.ndarray:
-    from alphagan_jax.data.io import to_uint8
-
-    return to_uint8(alpha)

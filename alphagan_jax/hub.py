@@ -3,7 +3,7 @@
 :class:`HubModel` is a :class:`alphagan_jax.api.Model` whose `save_pretrained` writes a model folder plus
 a model card (README.md, the validation metrics in its `model-index`), and whose `from_pretrained` reads a
 local model folder offline or downloads one from the Hub (`push_to_hub` publishes). The folder format is
-alphagan_jax.model_folder's own, so `alphagan_jax.load` reads it without huggingface_hub.
+alphagan_jax.artifacts.model_folder's own, so `alphagan_jax.load` reads it without huggingface_hub.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, ModelHubMixin, snapshot_download
 
 from alphagan_jax.api import Model
-from alphagan_jax.model_folder import read_model_folder, write_model_folder
+from alphagan_jax.artifacts.model_folder import read_model_folder, write_model_folder
 
 CARD_TEMPLATE = """---
 {{ card_data }}

@@ -51,7 +51,7 @@ def classical(method: str, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
 
 
 def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """pymatting's closed-form matte (uint8 HxW), the baseline of the README's tables."""
+    """pymatting's closed-form matte (uint8 HxW), the baseline of docs/results.md's tables."""
     return classical("closed-form", image, trimap)
 
 

@@ -278,8 +278,6 @@ def model_config(name: str, output_stride: int, dtype: str) -> Any:
     """`configs/<name>.py`'s full config with the model's output stride and compute dtype overridden."""
     import importlib
 
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     config = importlib.import_module(f"configs.{name}").get_config()
     config.model.output_stride = output_stride
     config.model.dtype = dtype

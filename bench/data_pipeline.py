@@ -6,7 +6,7 @@ PyTorch `Dataset.__getitem__` would do, run in 1 process or in 2 worker processe
 Each is measured twice: decoding the files for every sample, and with the images decoded once into RAM
 (tf.data's default through data.decoded_cache_mb; the baseline given the same shortcut).
 
-  python bench/data_pipeline.py --out results.json [--data ../shared/data] [--seconds 10]
+  python -m bench.data_pipeline --out results.json [--data ../shared/data] [--seconds 10]
 
 Data: fg/alpha from alphamatting/ (the photo stands in for F), backgrounds from backgrounds/; with no
 shared data, synthetic pools written to a temporary folder.
@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
 
 from alphagan_jax.data.io import list_images, write_png
-from alphagan_jax.data.sources import Pool, TrainPools
+from alphagan_jax.data.pools import Pool, TrainPools
 from alphagan_jax.data.trimap import FG, UNKNOWN, random_trimap
 from bench.common import write_json
 from configs.default import get_data_config

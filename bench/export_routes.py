@@ -5,8 +5,8 @@
 Every route pads a photo to its 64 px bucket; compiles (JAX, StableHLO) and session creation (ONNX) happen
 in a warm-up pass over the bucket shapes and are reported apart, not in the per-photo times.
 
-  python bench/export_routes.py --model MODEL_DIR --out bench/results/export_routes.json
-  python bench/export_routes.py --config synthetic --num 5 --out /tmp/routes.json   # untrained weights
+  python -m bench.export_routes --model MODEL_DIR --out bench/results/export_routes.json
+  python -m bench.export_routes --config synthetic --num 5 --out /tmp/routes.json   # untrained weights
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
@@ -88,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     routes = [r.strip() for r in args.routes.split(",")]
 
-    from alphagan_jax.exports.runners import OnnxMatting, StableHLOMatting, bucket_shape
+    from alphagan_jax.inference.exports.runners import OnnxMatting, StableHLOMatting, bucket_shape
 
     model = load_model(args)
     photos = read_photos(Path(args.data), args.num)
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Any] = {"jax": lambda image, trimap: model.alpha(image, trimap, refine=False)}
     export_s: dict[str, float] = {}
     if "onnx" in routes:
-        from alphagan_jax.exports.onnx_export import export_onnx
+        from alphagan_jax.inference.exports.onnx_export import export_onnx
 
         start = time.perf_counter()
         for h, w in shapes:
@@ -106,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         export_s["onnx"] = time.perf_counter() - start
         runners["onnx"] = OnnxMatting(work)
     if "stablehlo" in routes:
-        from alphagan_jax.exports.stablehlo_export import export_stablehlo
+        from alphagan_jax.inference.exports.stablehlo_export import export_stablehlo
 
         start = time.perf_counter()
         path = export_stablehlo(model.model_config, model.variables, work, platforms=("cpu",))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Quality recipe at GPU scale (configs/alphamatting_gpu.py) on one accelerator host without TensorFlow,
 # trained and scored in one call of about 9 minutes: train.py (composites made on the accelerator), then
-# bench/quality.py on the held-out photos with both trimaps, the model only (closed-form is scored on a
+# python -m bench.quality on the held-out photos with both trimaps, the model only (closed-form is scored on a
 # CPU: pymatting is not on these hosts), with flip TTA too if TTA=1.
 #
 #   SHARED=../shared/data OUT=/path/for/results bash bench/gpu_quality.sh
@@ -22,7 +22,7 @@ TTA=${TTA:-0}
 RESERVE_S=${RESERVE_S:-$([ "$TTA" = 1 ] && echo 110 || echo 50)}
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
-# Shared by the run's validations and bench/quality.py, so the held-out photos' shapes compile once.
+# Shared by the run's validations and python -m bench.quality, so the held-out photos' shapes compile once.
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax-cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 start=$SECONDS
@@ -58,7 +58,7 @@ rc=0
 refine=$("$PY" -c 'import pymatting' 2>/dev/null || echo --no-refine)
 for tta in "" $([ "$TTA" = 1 ] && echo --tta); do
     say "quality $tta"
-    "$PY" bench/quality.py --no-cf $refine --workdir "$WORK/run" --data "$SHARED/alphamatting" $tta \
+    "$PY" -m bench.quality --no-cf $refine --workdir "$WORK/run" --data "$SHARED/alphamatting" $tta \
         --out "$WORK/quality${tta:+-tta}" >>"$LOG" 2>&1 || { rc=1; say "quality $tta failed"; }
 done
 # The pictures are rebuilt on a CPU beside closed-form's mattes.

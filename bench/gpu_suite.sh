@@ -4,7 +4,7 @@
 # keeps everything that finished (a part's configurations it could not start are written as skipped; a part
 # that could not start at all leaves a line in suite.log and no JSON).
 #
-#   OUT=/path/for/results bash bench/gpu_suite.sh          # then: python bench/report.py /path/for/results
+#   OUT=/path/for/results bash bench/gpu_suite.sh          # then: python -m bench.report /path/for/results
 #
 # Environment: OUT (default bench/results/gpu), BUDGET_S (default 540), PYTHON (default python3),
 # PEAK_TFLOPS / PEAK_TFLOPS_FP32 (default 989 / 495: H100 SXM and H200 dense bf16 / tf32), CONFIG (default:
@@ -73,22 +73,22 @@ part() {  # part NAME SCRIPT ARGS...: run one bench with what is left of the bud
 }
 
 # 1. The headline target: bf16, 320 px, output stride 16, batch 32 (MFU), beside PyTorch eager.
-part train_bf16_os16_b32 bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 32 \
+part train_bf16_os16_b32 -m bench.train_step --peer --peer-variants eager --sizes $SIZE --batches 32 \
     --dtypes bfloat16 --strides 16 --peak-tflops "$PEAK"
 # 2. 2048x2048 prediction in bf16 and fp32, and no recompile for other sizes of its 64-px bucket.
-part inference_2048 bench/inference.py --sizes 2048x2048 --dtypes bfloat16,float32 \
+part inference_2048 -m bench.inference --sizes 2048x2048 --dtypes bfloat16,float32 \
     --mixed 2048x2048,2000x2040,1990x2048,2048x1985
 # 3. The memory target: batch 32 at output stride 8 (JAX only).
-part train_os8_b32 bench/train_step.py --sizes $SIZE --batches 32 --dtypes bfloat16,float32 --strides 8 \
+part train_os8_b32 -m bench.train_step --sizes $SIZE --batches 32 --dtypes bfloat16,float32 --strides 8 \
     --peak-tflops "$PEAK" --peak-tflops-fp32 "$PEAK32"
 # 4. torch.compile for the headline configuration (its compile takes minutes, so after the targets above;
-#    bench/report.py sets it beside part 1's JAX row).
-part peer_compile_bf16_os16_b32 bench/peer_torch.py --variants compile --sizes $SIZE --batches 32 \
+#    python -m bench.report sets it beside part 1's JAX row).
+part peer_compile_bf16_os16_b32 -m bench.peer_torch --variants compile --sizes $SIZE --batches 32 \
     --dtypes bfloat16 --strides 16 --warmup 5 --steps 30
 # 5. The rest of the step table, beside PyTorch eager, and the other prediction sizes.
-part train_bf16_small bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 1,8 \
+part train_bf16_small -m bench.train_step --peer --peer-variants eager --sizes $SIZE --batches 1,8 \
     --dtypes bfloat16 --strides 16 --peak-tflops "$PEAK"
-part train_fp32_os16 bench/train_step.py --peer --peer-variants eager --sizes $SIZE --batches 1,8,32 \
+part train_fp32_os16 -m bench.train_step --peer --peer-variants eager --sizes $SIZE --batches 1,8,32 \
     --dtypes float32 --strides 16 --peak-tflops "$PEAK32"
-part inference_other bench/inference.py --sizes 800x800,1080x1920 --dtypes bfloat16,float32 --mixed ''
+part inference_other -m bench.inference --sizes 800x800,1080x1920 --dtypes bfloat16,float32 --mixed ''
 echo "== done in $((SECONDS - start)) s; results in $OUT" | tee -a "$LOG"

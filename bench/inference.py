@@ -1,11 +1,11 @@
-"""Full-resolution prediction through `alphagan_jax.inference.Predictor`: latency and images/s at batch 1
+"""Full-resolution prediction through `alphagan_jax.inference.predictor.Predictor`: latency and images/s at batch 1
 (float32 and bfloat16 compute), and compiles and time per image over a list of mixed sizes, showing that sizes
 in the same bucket share one executable. Latency is end to end: padding, host-to-device, predict, device-to-host.
 
   # GPU (defaults: ResNet-50 at output stride 8, 800x800, 1080x1920, 2048x2048):
-  python bench/inference.py --out bench/results/inference.json
+  python -m bench.inference --out bench/results/inference.json
   # this CPU (tiny model, small sizes):
-  python bench/inference.py --quick --out bench/results/inference_cpu.json
+  python -m bench.inference --quick --out bench/results/inference_cpu.json
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench.common import use_most_gpu_memory
 
 use_most_gpu_memory()
@@ -26,7 +24,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alphagan_jax.inference import Predictor, generator_predict_fn, padded_size  # noqa: E402
+from alphagan_jax.inference.predictor import Predictor, generator_predict_fn, padded_size  # noqa: E402
 from alphagan_jax.models import build_generator  # noqa: E402
 from bench.common import (  # noqa: E402
     Budget,

@@ -1,11 +1,11 @@
 """The PyTorch peer of the adversarial training step, timed the way bench/train_step.py times the JAX one.
 
-Same networks (`alphagan_jax.torch_reference.alphagan`, equal parameter counts), same step as
-`alphagan_jax/train_step.py`: G forward once; D update on the real composite and G's composite with G
+Same networks (`bench.torch_reference.alphagan`, equal parameter counts), same step as
+`alphagan_jax/train/step.py`: G forward once; D update on the real composite and G's composite with G
 detached; then G update on alpha + composition + non-saturating GAN losses through the updated D (whose
 parameters take no gradient there). Adam on both. Variants: eager, and `torch.compile` on both networks.
 
-  python bench/peer_torch.py --config default --size 320 --batch 8 --dtype float32 --stride 8 --out peer.json
+  python -m bench.peer_torch --config default --size 320 --batch 8 --dtype float32 --stride 8 --out peer.json
 
 `bench/train_step.py --peer` runs this file once per configuration, beside the JAX step.
 """
@@ -19,17 +19,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import torch
 import torch.nn.functional as F
 
-from alphagan_jax.torch_reference.alphagan import (
-    build_discriminator,
-    build_generator,
-    count_parameters,
-    normalize_image,
-)
 from bench.common import (
     Budget,
     config_grid,
@@ -39,6 +31,12 @@ from bench.common import (
     synthetic_batch,
     time_calls,
     write_json,
+)
+from bench.torch_reference.alphagan import (
+    build_discriminator,
+    build_generator,
+    count_parameters,
+    normalize_image,
 )
 
 EPS = 1e-6
@@ -54,7 +52,7 @@ def _d_input(composite: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
 
 
 class AdversarialStep:
-    """One D update then one G update, as `alphagan_jax.train_step.train_step` does them."""
+    """One D update then one G update, as `alphagan_jax.train.step.train_step` does them."""
 
     def __init__(self, config: Any, device: torch.device, *, bf16: bool, channels_last: bool, compile: bool) -> None:
         self.device, self.bf16 = device, bf16

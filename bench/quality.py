@@ -3,9 +3,9 @@
 For every held-out photo (the checkpoint config's ``data.val_names`` by default) and every trimap folder
 (``trimap``: the benchmark's fine trimap, ``trimap2``: the coarse one), it predicts the matte with the model
 (``ours``), with the model refined in closed-form matting's system (``ours+refine``,
-:mod:`alphagan_jax.refine`) and with each classical method a user would pick instead (pymatting's
+:mod:`alphagan_jax.inference.refine`) and with each classical method a user would pick instead (pymatting's
 closed-form, KNN, learning-based, shared, large-kernel and random-walk matting, ``classical.py``), scores
-every matte with the project's SAD/MSE/Grad/Conn (``alphagan_jax.metrics``, the official definitions), times
+every matte with the project's SAD/MSE/Grad/Conn (``alphagan_jax.evaluation.metrics``, the official definitions), times
 each, and writes:
 
   OUT/quality.json   every row (photo, trimap, method, errors, seconds) and the means
@@ -14,9 +14,9 @@ each, and writes:
   OUT/mattes/NAME.TRIMAP.METHOD.png   every matte scored
 
 Usage:
-  python bench/quality.py --workdir runs/alphamatting --out results/quality
-  python bench/quality.py --no-model --names all --out results/classical-all   # the classical methods alone
-  python bench/quality.py --workdir runs/x --reuse results/classical --out results/x   # their rows reused
+  python -m bench.quality --workdir runs/alphamatting --out results/quality
+  python -m bench.quality --no-model --names all --out results/classical-all   # the classical methods alone
+  python -m bench.quality --workdir runs/x --reuse results/classical --out results/x   # their rows reused
 
 Seconds per image: the model's time excludes its one-off compile per 64 px bucket (each shape is run once
 to compile, then timed); ``ours+refine`` is the network's time plus the refinement's; a classical method's
@@ -34,9 +34,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classical import CLASSICAL, classical, closed_form, warm_up  # noqa: F401  (closed_form: tests)
-from common import format_table, write_json
+from bench.classical import CLASSICAL, classical, closed_form, warm_up  # noqa: F401  (closed_form: tests)
+from bench.common import format_table, write_json
 
 MODEL_METHODS = ("ours", "ours+refine")
 METHODS = (*CLASSICAL, *MODEL_METHODS)
@@ -61,9 +60,10 @@ def load_photos(data: Path, trimap_dir: str, names: list[str] | None) -> list[di
 def model_predictor(
     workdir: str, best: bool, step: int | None, tta: bool, average: bool = True
 ) -> tuple[Any, Any, int]:
-    from alphagan_jax.inference import predictor_from_checkpoint
+    from alphagan_jax.artifacts.loader import load_predictor
 
-    return predictor_from_checkpoint(workdir, step=step, best=best, bucket=64, tta=tta, average=average)
+    predictor, weights = load_predictor(workdir, step=step, best=best, tta=tta, refine=False, average=average)
+    return predictor, weights.config, weights.step
 
 
 def run_method(method: str, sample: dict, predictor: Any, refine_params: Any = None) -> tuple[np.ndarray, float]:
@@ -79,7 +79,7 @@ def run_method(method: str, sample: dict, predictor: Any, refine_params: Any = N
     start = time.perf_counter()
     alpha = np.asarray(predictor(image, trimap))
     if method == "ours+refine":
-        from alphagan_jax.refine import refine_alpha
+        from alphagan_jax.inference.refine import refine_alpha
 
         alpha = refine_alpha(image, trimap, alpha, refine_params)
     return to_uint8(alpha), time.perf_counter() - start
@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(m in MODEL_METHODS for m in methods) and not args.workdir:
         p.error("--workdir is needed for the model's rows (or --no-model)")
 
-    from alphagan_jax.metrics import evaluate_many
-    from alphagan_jax.refine import RefineParams
+    from alphagan_jax.evaluation.metrics import evaluate_many
+    from alphagan_jax.inference.refine import RefineParams
 
     uses_model = any(m in MODEL_METHODS for m in methods)
     predictor, config, step = (

@@ -1,12 +1,12 @@
 """Choose the refinement's parameters honestly: two-fold cross-validation over the held-out photos.
 
-Refinement (:mod:`alphagan_jax.refine`) has four scalars: the prior's weight g, the confidence's floor and
+Refinement (:mod:`alphagan_jax.inference.refine`) has four scalars: the prior's weight g, the confidence's floor and
 power, and the width of its cross-check with Shared Matting (`agreement`; "none" in the grid drops the
 cross-check). Choosing them on the photos that are then reported would flatter it, so the held-out photos are
 split by position into two folds (the first two names, then the rest); each fold's parameters are the grid
 point with the lowest mean SAD on the *other* fold (fine and coarse trimaps together), and each photo is
 reported with parameters chosen without it. The pooled rows (every photo once) are the result. Finally the
-grid point best on all photos is printed as the value to fix as the default (alphagan_jax/refine.py).
+grid point best on all photos is printed as the value to fix as the default (alphagan_jax/inference/refine.py).
 
 The network's matte of each photo is computed once; each photo's Laplacian (and its Shared Matting
 reference) is built once per trimap and reused for every grid point. The grid is scored with SAD and MSE;
@@ -19,7 +19,7 @@ network has to beat once refinement is allowed to use Shared Matting.
   OUT/refine_cv.json   the grid's SAD/MSE per photo and trimap, the folds, the choices, the pooled rows
 
 Usage:
-  python bench/refine_cv.py --workdir runs/alphamatting --shared-baseline --out results/refine-cv
+  python -m bench.refine_cv --workdir runs/alphamatting --shared-baseline --out results/refine-cv
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import format_table, write_json
-from quality import METRICS, load_photos, means, model_predictor
+from bench.common import format_table, write_json
+from bench.quality import METRICS, load_photos, means, model_predictor
 
 
 def floats(text: str) -> list[float]:
@@ -82,8 +81,8 @@ def grid_scores(samples: dict, priors: dict | None, grid: list, log=print, refin
     `priors` None: each photo's Shared Matting matte is the prior. `refiners` caches each photo's
     Refiner (its Laplacian and reference) across calls."""
     from alphagan_jax.data.io import to_uint8
-    from alphagan_jax.metrics import mse, sad
-    from alphagan_jax.refine import Refiner
+    from alphagan_jax.evaluation.metrics import mse, sad
+    from alphagan_jax.inference.refine import Refiner
 
     refiners = {} if refiners is None else refiners
     scores = {}
@@ -115,7 +114,7 @@ def choose(scores: dict, names: list[str], trimaps: list[str], size: int) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    from alphagan_jax.refine import RefineParams
+    from alphagan_jax.inference.refine import RefineParams
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", required=True)
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tta", action="store_true", help="the network's matte with flip test-time augmentation")
     p.add_argument("--split", type=int, default=2, help="the first fold is the first N names (default 2)")
     p.add_argument("--trimaps", default="trimap,trimap2")
-    # The defaults are the grid of the README's Quality section.
+    # The defaults are the grid of docs/results.md.
     p.add_argument("--weights", default="1e-3,3e-3,1e-2,3e-2,1e-1,3e-1,1", help="grid of g")
     p.add_argument("--floors", default="0.02,0.1", help="grid of the confidence's floor")
     p.add_argument("--powers", default="2", help="grid of the confidence's power")
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
 
-    from alphagan_jax.metrics import evaluate_many
+    from alphagan_jax.evaluation.metrics import evaluate_many
 
     predictor, config, step = model_predictor(args.workdir, False, args.step, args.tta)
     names = [n.strip() for n in args.names.split(",") if n.strip()] or list(config.data.val_names)
@@ -221,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(format_table(mean_rows, ["trimap", "method", "photos", *METRICS]))
     defaults = vars(RefineParams())
-    print(f"best on all {len(names)} photos: {vars(overall)} (defaults in alphagan_jax/refine.py: {defaults})")
+    print(
+        f"best on all {len(names)} photos: {vars(overall)} (defaults in alphagan_jax/inference/refine.py: {defaults})"
+    )
     print(f"wrote {args.out / 'refine_cv.json'}")
     return 0
 

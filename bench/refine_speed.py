@@ -10,7 +10,7 @@ is 2.5 times wider in pixels, as a real high-resolution photo's is.
   OUT/refine_speed.json    one row per photo and size, and the ratios to closed-form
 
 Usage:
-  python bench/refine_speed.py --workdir runs/alphamatting --names GT03,GT24 --out results/refine-speed
+  python -m bench.refine_speed --workdir runs/alphamatting --names GT03,GT24 --out results/refine-speed
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classical import closed_form, warm_up
-from common import format_table, write_json
-from quality import load_photos, model_predictor
+from bench.classical import closed_form, warm_up
+from bench.common import format_table, write_json
+from bench.quality import load_photos, model_predictor
 
 
 def resized(sample: dict, long_side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="0,2048", help="long sides to time (0: the photo as it is)")
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
-    from alphagan_jax.refine import RefineParams, Refiner
+    from alphagan_jax.inference.refine import RefineParams, Refiner
 
     predictor, _, step = model_predictor(args.workdir, False, None, False)
     samples = load_photos(Path(args.data), "trimap", [n.strip() for n in args.names.split(",") if n.strip()])

@@ -1,7 +1,7 @@
-"""Markdown tables for the README's Performance section from the benches' JSON files.
+"""Markdown tables for docs/performance.md from the benches' JSON files.
 
-  python bench/report.py bench/results/gpu            # every *.json in the folder
-  python bench/report.py train.json inference.json
+  python -m bench.report bench/results/gpu            # every *.json in the folder
+  python -m bench.report train.json inference.json
 
 Each table row keeps its machine; each file's date and command are listed under the tables, so every figure
 can be traced to the run that produced it. Reads JSON only: no JAX, torch or TensorFlow needed.

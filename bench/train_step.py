@@ -2,9 +2,9 @@
 synthetic batch: images/s, step time, compile time, peak memory, XLA FLOPs and MFU. No TensorFlow.
 
   # GPU (defaults: 320 px, batches 1/8/32, float32 and bfloat16, output stride 16 and 8):
-  python bench/train_step.py --peer --out bench/results/train.json --peak-tflops 989 --peak-tflops-fp32 495
+  python -m bench.train_step --peer --out bench/results/train.json --peak-tflops 989 --peak-tflops-fp32 495
   # this CPU, a few minutes:
-  python bench/train_step.py --quick --peer --out bench/results/train_cpu.json
+  python -m bench.train_step --quick --peer --out bench/results/train_cpu.json
 
 With `--peer` each configuration is also timed in PyTorch (bench/peer_torch.py, eager and torch.compile) in a
 child process on the same device, right after the JAX run, and the row gets `torch_<variant>_over_jax`, the
@@ -32,8 +32,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench.common import (
     Budget,
     config_grid,
@@ -53,7 +51,6 @@ from bench.common import (
 
 use_most_gpu_memory()
 
-PEER = Path(__file__).resolve().parent / "peer_torch.py"
 COLUMNS = (
     "config",
     "size",
@@ -105,8 +102,8 @@ def bench_jax(
     # Imported here: the parent process only launches children and must not open the GPU itself.
     import jax
 
-    from alphagan_jax.train_state import create_state
-    from alphagan_jax.train_step import make_mesh, make_sharded_step, replicated, shard_batch
+    from alphagan_jax.train.state import create_state
+    from alphagan_jax.train.step import make_mesh, make_sharded_step, replicated, shard_batch
 
     config = model_config(config_name, stride, dtype)
     mesh = make_mesh()
@@ -198,7 +195,8 @@ def run_child(
     there is this row's error, not the run's end)."""
     cmd = [
         sys.executable,
-        __file__,
+        "-m",
+        "bench.train_step",
         "--child",
         "--config",
         args.config,
@@ -260,7 +258,8 @@ def run_peer(
             continue
         cmd = [
             sys.executable,
-            str(PEER),
+            "-m",
+            "bench.peer_torch",
             "--config",
             args.config,
             "--size",

@@ -3,7 +3,7 @@
 Build the training set once (foreground and background colours estimated from each photo and its alpha;
 the held-out photos are excluded), then train:
 
-  python -m alphagan_jax.data.foregrounds --data ../shared/data/alphamatting --out data/am-train \\
+  alphagan-foregrounds --data ../shared/data/alphamatting --out data/am-train \\
       --exclude GT03,GT09,GT15,GT20,GT24
   python train.py --config configs/alphamatting.py --workdir runs/alphamatting
 
@@ -11,7 +11,7 @@ The split is fixed: every fourth photo in file-name order from the third (GT03, 
 held out for validation and the final report (bench/quality.py); chosen by position, not by result. A
 held-out photo never enters training: the trainer refuses a training foreground with a validation name.
 
-What makes it learn real mattes (see the README's Quality section for the ablation):
+What makes it learn real mattes (see docs/results.md for the ablation):
 - crops at native scale (the test runs at full resolution) centred on the unknown region;
 - training trimaps like the benchmark's: the unknown band reaches at most ~8 px (fine trimap) and ~15 px
   (coarse) beyond the transition region of these photos, so erosion/dilation squares of 7..33 px;
@@ -23,7 +23,7 @@ What makes it learn real mattes (see the README's Quality section for the ablati
   and a moving average of the weights (train.ema_decay) for validation and inference.
 
 On the 2-core development CPU it took 73.5 minutes, validation included (2026-11-30; ~0.6 s per step).
-Its held-out SAD was still falling at the end, slowly (README, Quality): the budget is the limit. On a GPU
+Its held-out SAD was still falling at the end, slowly (docs/results.md): the budget is the limit. On a GPU
 keep everything and scale the budget: configs/alphamatting_gpu.py (batch 32 with the learning rate by the
 square-root rule, 256 px crops, a 2x wider network, 12000 steps, composites made on the accelerator) took
 about 6 minutes on one H200 and brought the held-out SAD from 5.11 / 6.51 (fine / coarse) to 3.81 / 4.48.

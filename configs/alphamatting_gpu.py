@@ -5,7 +5,7 @@ on one accelerator, with the training composites made there (data.pipeline="jax"
 
 On one H200 (2026-11-30) a step of 32 crops took 26.5 ms (median; composites included), so the 12000 steps
 take about 6 minutes with validations, after a cold start of about 2.5 (compile and autotuning);
-bench/gpu_quality.sh runs it and scores it in one call. The run measured in the README (Quality) was
+bench/gpu_quality.sh runs it and scores it in one call. The run measured in docs/results.md was
 stopped by its call's time limit at step 11809, in the cosine schedule's last 2 % (learning rate below
 3e-5), and scored there. Not meant for a CPU: a step there takes minutes.
 

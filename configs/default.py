@@ -23,7 +23,7 @@ def get_model_config() -> ml_collections.ConfigDict:
     m.disc_layers = 3
     # Compute dtype; params and BatchNorm statistics stay float32.
     m.dtype = "float32"
-    # Directory written by `python -m alphagan_jax.weights` (ImageNet encoder init); '' = random init.
+    # Directory written by `alphagan-weights` (ImageNet encoder init); '' = random init.
     m.pretrained = ""
     return m
 
@@ -43,7 +43,7 @@ def get_data_config() -> ml_collections.ConfigDict:
     d.trimap_kernel_range = (1, 30)  # inclusive range of the erosion/dilation square sides (px)
     d.flip = True  # random horizontal flips (fg and bg independently)
     # Probability that a sample's background is its foreground's own (folder source with Train/bg_own, as
-    # written by `python -m alphagan_jax.data.foregrounds`): the sample is then the original photo.
+    # written by `alphagan-foregrounds`): the sample is then the original photo.
     d.own_bg_prob = 0.0
     # Random colour changes (hue turns, relative saturation, relative gamma), drawn independently for the
     # foreground and the background of a new composite; (0, 0, 0) = none.

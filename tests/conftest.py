@@ -34,7 +34,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def trained_workdir(tmp_path_factory) -> Path:
     """A real training workdir: configs/test.py trained for 2 steps (latest and best checkpoints)."""
-    from alphagan_jax.trainer import train_and_evaluate
+    from alphagan_jax.train.trainer import train_and_evaluate
     from configs import test as test_config
 
     config = test_config.get_config()

@@ -15,6 +15,14 @@ from configs.default import get_data_config
 CROP = 64
 
 
+def script(name: str) -> str:
+    """The console script `name` (alphagan-predict, ...) of the environment running the tests: the one form
+    of each command (pyproject.toml [project.scripts]), installed by ``pip install -e``."""
+    path = Path(sys.executable).with_name(name)
+    assert path.is_file(), f"{path} is not installed: run pip install -e . in this environment"
+    return str(path)
+
+
 def small_config(**overrides):
     """The default data config cut down to 64 px crops, small kernels and a small synthetic pool."""
     c = get_data_config()

@@ -1,4 +1,4 @@
-"""train.py as one process of a test's multi-process run, recording what tests/test_multihost.py checks.
+"""train.py as one process of a test's multi-process run, recording what tests/distributed/test_multihost.py checks.
 
 Takes train.py's flags and runs train.py itself; in the folder $MULTIHOST_RECORD it writes, per process i:
   process_<i>.json  the SHA-1 of each sample of each batch this host trained on, and the final step
@@ -21,7 +21,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from helpers import sample_hashes  # noqa: E402  (this script's folder, tests/, is on sys.path)
 
-from alphagan_jax import trainer  # noqa: E402
+from alphagan_jax.train import trainer  # noqa: E402
 
 RECORD = Path(os.environ["MULTIHOST_RECORD"])
 PAUSE_AT = int(os.environ.get("MULTIHOST_PAUSE_AT_STEP", "0"))

@@ -1,12 +1,13 @@
-"""The package's import layers, read with `ast` (nothing is imported): the data package imports nothing
-above it, and no import cycle exists anywhere in alphagan_jax.
+"""The package's import layers, read with `ast` (nothing is imported): every module imports only its own
+room (top-level subpackage) and the layers below it, no import cycle exists, and the package root is the
+public surface.
 
-Every import counts, at module level or inside a function, except those under a module's
-``if __name__ == "__main__":`` guard: that code runs only when the file is executed as a script, never on
-import, and is where an old ``python -m alphagan_jax.data.X`` command hands over to its tool in
-:mod:`alphagan_jax.tools` (such a guard in the data package may import the tools package and nothing else).
+Every import counts: at module level, inside a function (deferred), under ``if TYPE_CHECKING:``, and
+under a ``__main__`` guard (the package has none: every command is a console script of alphagan_jax/cli,
+and guards that imported their tool are how four cycles once hid).
 
-Run as a script to print the graph's cycles and upward imports:  python tests/test_import_layers.py
+Run as a script to print the graph's cycles and the imports that break the layers:
+    python tests/test_import_layers.py
 """
 
 from __future__ import annotations
@@ -17,21 +18,27 @@ from pathlib import Path
 
 PACKAGE = "alphagan_jax"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
-DATA = f"{PACKAGE}.data"
-TOOLS = f"{PACKAGE}.tools"
 
-# Modules outside alphagan_jax.data that the data package may import. Each must be a leaf (import nothing
-# of alphagan_jax; checked below), so allowing it can never bring the upper layers in.
-#   process_map: the 'spawn' process pool and ordered bounded map that evaluation and metrics use too;
-#   composition1k builds its foregrounds in that pool rather than in a second copy of it.
-ALLOWED_LEAVES = frozenset({f"{PACKAGE}.process_map"})
-
-# Upward imports and cycles in files that other work of issue 25 is rewriting now (pipeline.py,
-# device_pipeline.py, tf_ops.py, trainer.py, eval_sources.py, evaluation.py, metrics.py). Expected until
-# that work is merged, then removed from here: (importing module, imported module).
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
-# Cycles, each as the sorted tuple of its modules.
-KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
+# The layers, lowest first. A module may import its own room (the top-level subpackage or root module it
+# is in) and any room of a lower layer; nothing of its layer's other rooms, nothing above. Each room's
+# __init__ docstring says the same in words.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("",),  # alphagan_jax/__init__.py: the version and the lazily imported public names; imports nothing
+    ("util",),
+    ("models",),
+    ("data",),
+    ("distributed",),
+    ("inference", "evaluation"),  # evaluation scores any (image, trimap) -> alpha: it never imports inference
+    ("train",),
+    ("artifacts",),
+    ("api",),
+    ("hub",),
+    ("demo",),
+    ("cli",),
+)
+RANK = {room: rank for rank, rooms in enumerate(LAYERS) for room in rooms}
+# All the package root may hold besides its subpackages: the public surface.
+ROOT_MODULES = {"__init__.py", "api.py", "hub.py"}
 
 
 @dataclass(frozen=True)
@@ -119,21 +126,29 @@ def import_edges(root: Path = ROOT) -> tuple[list[Edge], list[Edge]]:
         is_package = path.name == "__init__.py"
         rel = path.relative_to(root.parent).as_posix()
         for stmt in tree.body:
-            if _is_main_guard(stmt):
+            if _is_main_guard(stmt):  # counted twice: as an edge like any other, and listed
                 visit(stmt, module, is_package, False, guarded)
-                continue
             wrapper = ast.Module(body=[stmt], type_ignores=[])
             visit(wrapper, module, is_package, False, edges)
     return edges, guarded
 
 
-def in_data(module: str) -> bool:
-    return module == DATA or module.startswith(DATA + ".")
+def room(module: str) -> str:
+    """The top-level subpackage or root module `module` is in ('' for the package itself)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
 
 
-def upward_imports(edges: list[Edge]) -> list[Edge]:
-    """Imports by a data module of a module outside the data package (other than ALLOWED_LEAVES)."""
-    return [e for e in edges if in_data(e.source) and not in_data(e.target) and e.target not in ALLOWED_LEAVES]
+def layer_violations(edges: list[Edge]) -> list[Edge]:
+    """Imports of another room of the same or a higher layer, and imports from or of a room with no layer."""
+    bad = []
+    for e in edges:
+        src, dst = room(e.source), room(e.target)
+        if src == dst:
+            continue
+        if src not in RANK or dst not in RANK or RANK[dst] >= RANK[src]:
+            bad.append(e)
+    return bad
 
 
 def cycles(edges: list[Edge]) -> list[list[str]]:
@@ -197,61 +212,67 @@ def edge_lines(edges: list[Edge], path: list[str]) -> list[str]:
     return [str(next(e for e in edges if e.source == a and e.target == b)) for a, b in steps]
 
 
-def test_data_imports_nothing_above_it():
+def test_every_room_has_a_layer():
+    rooms = {room(m) for m in module_names()}
+    assert not rooms - set(RANK), f"rooms with no layer in LAYERS: {sorted(rooms - set(RANK))}"
+    assert not set(RANK) - rooms, f"LAYERS names rooms that do not exist: {sorted(set(RANK) - rooms)}"
+
+
+def test_no_module_imports_its_layer_or_above():
     edges, _ = import_edges()
-    bad = [e for e in upward_imports(edges) if (e.source, e.target) not in KNOWN_UPWARD]
-    assert not bad, "the data package imports a layer above it:\n  " + "\n  ".join(map(str, bad))
+    bad = layer_violations(edges)
+    assert not bad, "imports against the layers (LAYERS, lowest first):\n  " + "\n  ".join(
+        f"{e}  [{room(e.source) or 'root'} -> {room(e.target) or 'root'}]" for e in bad
+    )
 
 
 def test_no_import_cycles():
     edges, _ = import_edges()
-    bad = [c for c in cycles(edges) if tuple(sorted(set(c))) not in KNOWN_CYCLES]
-    assert not bad, "import cycle(s):\n" + "\n".join(
-        "  " + " -> ".join(c) + "\n    " + "\n    ".join(edge_lines(edges, c)) for c in bad
+    found = cycles(edges)
+    assert not found, "import cycle(s):\n" + "\n".join(
+        "  " + " -> ".join(c) + "\n    " + "\n    ".join(edge_lines(edges, c)) for c in found
     )
 
 
-def test_allowed_leaves_are_leaves():
-    edges, _ = import_edges()
-    modules = module_names()
-    for leaf in ALLOWED_LEAVES:
-        assert leaf in modules, f"{leaf} (ALLOWED_LEAVES) is no module of the package"
-        imports = [str(e) for e in edges if e.source == leaf]
-        assert not imports, f"{leaf} is allowed below the data package as a leaf but imports:\n  " + "\n  ".join(
-            imports
-        )
-
-
-def test_known_items_are_still_there():
-    """An expected exception that no longer happens is to be deleted (so the lists only shrink)."""
-    edges, _ = import_edges()
-    upward = {(e.source, e.target) for e in upward_imports(edges)}
-    found = {tuple(sorted(set(c))) for c in cycles(edges)}
-    assert not KNOWN_UPWARD - upward, f"fixed, delete from KNOWN_UPWARD: {sorted(KNOWN_UPWARD - upward)}"
-    assert not KNOWN_CYCLES - found, f"fixed, delete from KNOWN_CYCLES: {sorted(KNOWN_CYCLES - found)}"
-
-
-def test_data_main_guards_only_hand_over_to_tools():
+def test_no_main_guards():
+    """One way to run a command: its console script. A module that also runs under `python -m` is a second."""
     _, guarded = import_edges()
-    bad = [e for e in guarded if in_data(e.source) and not (e.target == TOOLS or e.target.startswith(TOOLS + "."))]
-    assert not bad, "a data module's __main__ guard imports more than its tool:\n  " + "\n  ".join(map(str, bad))
+    names = module_names()
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{stmt.lineno}"
+        for path in names.values()
+        for stmt in ast.parse(path.read_text()).body
+        if _is_main_guard(stmt)
+    ]
+    assert not found, "__main__ guards in the package (make it a console script in alphagan_jax/cli):\n  " + (
+        "\n  ".join(found)
+    )
+    assert not guarded
 
 
-def test_the_graph_sees_an_upward_import_and_a_cycle(tmp_path):
-    """The checks themselves: a planted upward import (in a function) and a cycle are reported."""
+def test_the_package_root_is_the_public_surface():
+    files = {p.name for p in ROOT.glob("*.py")}
+    assert files <= ROOT_MODULES, f"modules at the package root besides the public API: {sorted(files - ROOT_MODULES)}"
+
+
+def test_the_graph_sees_an_upward_import_a_cycle_and_a_guarded_import(tmp_path):
+    """The checks themselves: a planted upward import (in a function), a cycle, and an import under a
+    __main__ guard are all reported."""
     pkg = tmp_path / PACKAGE
     (pkg / "data").mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "top.py").write_text("from alphagan_jax.data import low\n")
-    (pkg / "data" / "__init__.py").write_text("")
-    (pkg / "data" / "low.py").write_text("def f():\n    from alphagan_jax import top\n")
-    (pkg / "data" / "tool.py").write_text("if __name__ == '__main__':\n    from alphagan_jax import top\n")
+    (pkg / "cli").mkdir()
+    for init in (pkg / "__init__.py", pkg / "data" / "__init__.py", pkg / "cli" / "__init__.py"):
+        init.write_text("")
+    (pkg / "cli" / "top.py").write_text("from alphagan_jax.data import low\n")
+    (pkg / "data" / "low.py").write_text("def f():\n    from alphagan_jax.cli import top\n")
+    (pkg / "data" / "tool.py").write_text("if __name__ == '__main__':\n    from alphagan_jax.cli import top\n")
     edges, guarded = import_edges(pkg)
-    assert [(e.source, e.target, e.in_function) for e in upward_imports(edges)] == [
-        ("alphagan_jax.data.low", "alphagan_jax.top", True)
+    assert sorted((e.source, e.target, e.in_function) for e in layer_violations(edges)) == [
+        ("alphagan_jax.data.low", "alphagan_jax.cli.top", True),
+        ("alphagan_jax.data.tool", "alphagan_jax.cli.top", False),
     ]
-    assert cycles(edges) == [["alphagan_jax.data.low", "alphagan_jax.top", "alphagan_jax.data.low"]]
-    assert [(e.source, e.target) for e in guarded] == [("alphagan_jax.data.tool", "alphagan_jax.top")]
+    assert cycles(edges) == [["alphagan_jax.cli.top", "alphagan_jax.data.low", "alphagan_jax.cli.top"]]
+    assert [(e.source, e.target) for e in guarded] == [("alphagan_jax.data.tool", "alphagan_jax.cli.top")]
 
 
 if __name__ == "__main__":
@@ -262,13 +283,6 @@ if __name__ == "__main__":
         print("  " + " -> ".join(c))
         for line in edge_lines(all_edges, c):
             print("      " + line)
-    print("upward imports of alphagan_jax.data:")
-    for e in upward_imports(all_edges):
-        print("  " + str(e))
-    print("function-level imports inside alphagan_jax.data:")
-    for e in all_edges:
-        if e.in_function and in_data(e.source):
-            print("  " + str(e))
-    print("__main__ guard imports:")
-    for e in main_edges:
+    print("imports against the layers:")
+    for e in layer_violations(all_edges):
         print("  " + str(e))

@@ -33,8 +33,9 @@ import numpy as np
 
 from alphagan_jax.data import jnp_ops as ops
 from alphagan_jax.data.io import alpha_from_raw, decode_raw, read_alpha, read_rgb, rgb_from_raw
+from alphagan_jax.data.pools import Pool, TrainPools, check_pair_size
 from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
-from alphagan_jax.data.sources import Pool, TrainPools, build_train_pools, check_pair_size
+from alphagan_jax.data.sources import build_train_pools
 
 if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
     from ml_collections import ConfigDict

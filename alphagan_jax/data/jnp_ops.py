@@ -21,7 +21,7 @@ def epoch_index(key: jax.Array, k: jax.Array, n: int, tag: int) -> jax.Array:
 
     With threefry's partitionable splitting (JAX's default), split(key)[j] equals fold_in(key, j), so the
     key of epoch e's permutation is also sample 1's e-th draw key (tf_ops' seeds overlap the same way). The
-    permutations stay uniform; kept as is, so the runs in the README reproduce.
+    permutations stay uniform; kept as is, so the runs in docs/results.md reproduce.
     """
     if n == 1:
         return jnp.int32(0)

@@ -17,8 +17,9 @@ import tensorflow as tf
 from alphagan_jax.data import pool_lookup
 from alphagan_jax.data import tf_ops as ops
 from alphagan_jax.data.decoded_pool import decode_rgb_pool, decode_within_budget, raise_for_undecodable
+from alphagan_jax.data.pools import TrainPools
 from alphagan_jax.data.recipe import SAMPLE_KEYS, SampleRecipe, host_share
-from alphagan_jax.data.sources import TrainPools, build_train_pools
+from alphagan_jax.data.sources import build_train_pools
 
 if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
     from ml_collections import ConfigDict

@@ -1,5 +1,5 @@
-"""Trimaps from mattes with NumPy/OpenCV; the ``python -m alphagan_jax.data.trimap`` tool is
-:mod:`alphagan_jax.tools.trimap`.
+"""Trimaps from mattes with NumPy/OpenCV; the ``alphagan-trimap`` tool is
+:mod:`alphagan_jax.cli.trimap`.
 
 foreground = erosion of (alpha == 1), unknown = dilation of (alpha > 0) minus foreground, background = rest.
 So every 0 < alpha < 1 pixel is unknown, foreground lies inside alpha == 1 and background inside alpha == 0.
@@ -7,15 +7,13 @@ Kernels are k x k squares whose window for even k spans [i - (k-1)//2, i + k//2]
 'SAME' max-pool, so this NumPy version and the TensorFlow one in `tf_ops.py` agree pixel for pixel.
 
 Usage:
-  python -m alphagan_jax.data.trimap --alpha DIR --out DIR [--kernel 1,30] [--seed 0]
+  alphagan-trimap --alpha DIR --out DIR [--kernel 1,30] [--seed 0]
 
 Exit status: 0 every trimap written; 1 some mattes could not be read (each named on stderr, the others
 written); 2 nothing done (missing or empty folder).
 """
 
 from __future__ import annotations
-
-import sys
 
 import cv2
 import numpy as np
@@ -60,10 +58,3 @@ def random_trimap(alpha: np.ndarray, rng: np.random.Generator, kernel_range: tup
     lo, hi = int(kernel_range[0]), int(kernel_range[1])
     k_fg, k_unknown = rng.integers(lo, hi + 1, size=2)
     return make_trimap(alpha, int(k_fg), int(k_unknown))
-
-
-# The documented `python -m alphagan_jax.data.trimap` runs the tool, which lives in alphagan_jax.tools.
-if __name__ == "__main__":
-    from alphagan_jax.tools.trimap import main
-
-    sys.exit(main())

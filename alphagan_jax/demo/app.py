@@ -16,7 +16,7 @@ import numpy as np
 from alphagan_jax.data.trimap import BG, FG, UNKNOWN
 from alphagan_jax.demo.paint import apply_strokes, hex_colour, over_checkerboard, tint
 from alphagan_jax.demo.session import KINDS, Matter, PageError, background_of, read_inputs
-from alphagan_jax.predict import REFINE_BY_DEFAULT
+from alphagan_jax.inference.refine import REFINE_BY_DEFAULT
 
 DEFAULT_BACKGROUND = "#00b140"  # chroma-key green
 _HELP = (

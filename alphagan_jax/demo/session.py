@@ -1,6 +1,7 @@
-"""One page request, with predict's own code: reading the uploads (``predict_inputs.load_job``), the matte
-and the foreground (``predict.matte_outputs``) and the files (``predict.write_outputs``), so a download is
-byte for byte what ``alphagan_jax.predict`` writes for the same photo, trimap or mask, and background.
+"""One page request, with predict's own code: reading the uploads (``inference.inputs.load_job``), the matte
+and the foreground (``inference.outputs.matte_outputs``) and the files (``inference.outputs.write_outputs``),
+so a download is byte for byte what ``alphagan-predict`` writes for the same photo, trimap or mask, and
+background.
 
 Everything a user can get wrong ends in a :class:`PageError` whose message the page shows.
 """
@@ -16,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from alphagan_jax.background import Background, load_background, parse_colour
 from alphagan_jax.data.io import ImageReadError, read_rgb
 from alphagan_jax.data.trimap import UNKNOWN
-from alphagan_jax.demo.model import LoadedModel
 from alphagan_jax.demo.paint import apply_strokes
-from alphagan_jax.predict import matte_outputs, output_paths, write_outputs
-from alphagan_jax.predict_inputs import Job, load_job
+from alphagan_jax.inference.background import Background, load_background, parse_colour
+from alphagan_jax.inference.inputs import Job, load_job
+from alphagan_jax.inference.outputs import matte_outputs, output_paths, write_outputs
 
 KINDS = ["alpha", "cutout", "trimap", "composite"]
 _RGB = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)")
@@ -119,6 +119,15 @@ class Result:
 
 
 @dataclass
+class LoadedModel:
+    """The page's predictor (``(image uint8 HxWx3, trimap uint8 HxW) -> alpha float HxW``, the network
+    alone, from :func:`alphagan_jax.artifacts.loader.load_predictor`) and a description for the title."""
+
+    predictor: Any
+    description: str
+
+
+@dataclass
 class Matter:
     """The page's model and, made when first asked for, its refined wrapper; one per server process."""
 
@@ -130,7 +139,7 @@ class Matter:
         if not refine:
             return self.model.predictor
         if self._refined is None:
-            from alphagan_jax.refine import RefinedPredictor
+            from alphagan_jax.inference.refine import RefinedPredictor
 
             try:
                 self._refined = RefinedPredictor(self.model.predictor)

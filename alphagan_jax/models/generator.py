@@ -51,7 +51,7 @@ class Generator(nn.Module):
         if image.shape[1] % 32 or image.shape[2] % 32:
             raise ValueError(
                 f"Generator input height and width must be multiples of 32, got {image.shape[1:3]}; "
-                "pad with alphagan_jax.inference first"
+                "pad with alphagan_jax.inference.predictor first"
             )
         rgb = normalize_image(image)
         x = jnp.concatenate([rgb, trimap.astype(jnp.float32)], axis=-1).astype(self.dtype)

@@ -1,7 +1,7 @@
 """ResNet v1.5 encoder in torchvision's layout, returning a dict of per-stage features.
 
 Module names mirror torchvision's (`conv1`, `bn1`, `layer3_2/conv2`, `layer1_0/downsample_conv`), so
-`alphagan_jax.weights` maps an ImageNet state dict onto it key by key.
+`alphagan_jax.train.pretrained` maps an ImageNet state dict onto it key by key.
 """
 
 from __future__ import annotations

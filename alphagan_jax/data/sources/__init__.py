@@ -4,44 +4,21 @@ data.source names one module of this package, which registers its pool builder u
 (:mod:`alphagan_jax.data.source_registry`): ``synthetic`` (procedural, synthetic.py), ``folder`` (an image
 folder layout) and ``adobe_dim`` (the Adobe DIM TFDS build, imported only when chosen: it needs
 TensorFlow). A new source is a new module here. The pools and the helpers the sources share are in
-:mod:`alphagan_jax.data.pools`; they are re-exported here, where the pipelines have always found them.
+:mod:`alphagan_jax.data.pools`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from alphagan_jax.data.pools import (
-    Pool,
-    TrainPools,
-    background_pool,
-    check_pair_size,
-    list_backgrounds,
-    pair_foregrounds,
-    require_path,
-)
-from alphagan_jax.data.source_registry import register_source, source_builder, source_names
-from alphagan_jax.data.sources.folder import check_held_out, folder_pools, own_backgrounds, train_folder
+from alphagan_jax.data.source_registry import source_builder, source_names
 
 if TYPE_CHECKING:  # only for annotations: the data package runs on any config-like object
     from ml_collections import ConfigDict
 
-__all__ = [
-    "Pool",
-    "TrainPools",
-    "background_pool",
-    "build_train_pools",
-    "check_held_out",
-    "check_pair_size",
-    "folder_pools",
-    "list_backgrounds",
-    "own_backgrounds",
-    "pair_foregrounds",
-    "register_source",
-    "require_path",
-    "source_names",
-    "train_folder",
-]
+    from alphagan_jax.data.pools import TrainPools
+
+__all__ = ["build_train_pools", "source_names"]
 
 
 def build_train_pools(data_config: ConfigDict, seed: int) -> TrainPools:

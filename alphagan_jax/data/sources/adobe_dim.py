@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import tensorflow_datasets as tfds
 
-from alphagan_jax.data.adobe_dim import build
+from alphagan_jax.data.builders.adobe_dim_tfds import build
 from alphagan_jax.data.io import ImageReadError
 from alphagan_jax.data.pools import Pool, TrainPools, background_pool, require_path
 from alphagan_jax.data.source_registry import register_source

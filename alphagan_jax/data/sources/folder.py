@@ -84,5 +84,5 @@ def check_held_out(data_config: ConfigDict, val_names: list[str]) -> None:
         raise ValueError(
             f"validation image(s) {', '.join(leaked)} (data.val_source={data_config.val_source!r}) are also "
             f"training foregrounds in {fg_dir} (data.path): rebuild the training set without them, e.g. "
-            f"python -m alphagan_jax.data.foregrounds ... --exclude {','.join(leaked)}"
+            f"alphagan-foregrounds ... --exclude {','.join(leaked)}"
         )
