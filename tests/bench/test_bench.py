@@ -16,9 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def bench(script: str, *args: str, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess:
+def bench(module: str, *args: str, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, f"bench/{script}", *args],
+        [sys.executable, "-m", f"bench.{module}", *args],  # from the repository root, as documented
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -34,7 +34,7 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
     # The PyTorch peer where the torch extra is installed (Python 3.11 here; no torch wheel for 3.12).
     peer = ["--peer", "--peer-variants", "eager"] if importlib.util.find_spec("torch") else []
     done = bench(
-        "train_step.py",
+        "train_step",
         "--config",
         "test",
         "--sizes",
@@ -84,7 +84,7 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
         assert peer_66["size"] == 66 and peer_66["step_ms"] > 0 and "torch_eager_over_jax" not in bad
         assert good["torch_eager_over_jax"] == pytest.approx(peer_64["median_s"] / seconds)
 
-    report = bench("report.py", str(out), check=True).stdout
+    report = bench("report", str(out), check=True).stdout
     step_table = report.split("PyTorch peer")[0]
     rows = [line for line in step_table.splitlines() if line.startswith("| cpu") or line.startswith("| - ")]
     assert len(rows) == 2
@@ -98,7 +98,7 @@ def test_train_step_rows_errors_and_report(tmp_path: Path) -> None:
 def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
     done = bench(
-        "train_step.py",
+        "train_step",
         "--config",
         "test",
         "--sizes",
@@ -125,7 +125,7 @@ def test_spent_budget_skips_every_configuration(tmp_path: Path) -> None:
 def test_inference_bench_one_compile_per_bucket(tmp_path: Path) -> None:
     out = tmp_path / "inference.json"
     done = bench(
-        "inference.py",
+        "inference",
         "--config",
         "test",
         "--stride",
@@ -190,7 +190,7 @@ def test_report_sets_a_separate_peer_run_beside_its_jax_row(tmp_path: Path) -> N
     (tmp_path / "b.json").write_text(
         json.dumps({"bench": "peer_torch", "rows": [{**key, "variant": "compile", "median_s": 0.05}]})
     )
-    report = bench("report.py", str(tmp_path), check=True).stdout
+    report = bench("report", str(tmp_path), check=True).stdout
     os16, os8 = [line.split("|") for line in report.splitlines() if line.startswith("| H100")]
     eager, compiled = -4, -3  # the two ratio columns
     assert (os16[eager].strip(), os16[compiled].strip()) == ("1.50", "2.50")

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from helpers import sample_hashes, script, truncate, write_image
 
-from alphagan_jax.distributed import collectives as launch
+from alphagan_jax.distributed import local_launch as launch
 from alphagan_jax.train.checkpoint import RunCheckpoints, restore_generator
 from alphagan_jax.train.state import create_state
 from alphagan_jax.train.trainer import train_and_evaluate
@@ -465,7 +465,7 @@ def test_one_process_restores_a_two_process_checkpoint_for_evaluation_and_predic
     write_image(tmp_path / "photo.png", rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
     write_image(tmp_path / "trimap.png", np.repeat(np.array([0, 128, 255], np.uint8), [20, 24, 20])[None].repeat(64, 0))
     code = (
-        "import sys, evaluate\nfrom alphagan_jax import predict\n"
+        "import sys\nfrom alphagan_jax.cli import evaluate, predict\n"
         f"e = evaluate.main(['--workdir', r'{two_hosts.workdir}', '--data', 'synthetic', '--num', '2',"
         f" '--out', r'{tmp_path / 'eval'}'])\n"
         f"p = predict.main(['--workdir', r'{two_hosts.workdir}', '--image', r'{tmp_path / 'photo.png'}',"
