@@ -198,10 +198,8 @@ def killed_run(root, one_host):
             run.logs,
         )
         procs[1].kill()
-        killed_at = time.monotonic()
-        run.codes = wait_all(procs, run.logs, timeout=150)
-        seconds = time.monotonic() - killed_at
-    return run, seconds
+        run.codes = wait_all(procs, run.logs, timeout=150)  # a hang guard: the claims are the codes and logs
+    return run
 
 
 # ---------------------------------------------------------------------------------------- comparisons
@@ -294,8 +292,7 @@ def test_launcher_stops_every_process_when_one_fails(tmp_path):
         "if i == '1':\n    time.sleep(1); sys.exit(3)\n"
         "time.sleep(300)\n"
     )
-    start = time.monotonic()
-    out = subprocess.run(
+    out = subprocess.run(  # process 0 sleeps 300 s: it only ends within the 120-s guard if it is stopped
         [
             script("alphagan-launch"),
             "--num-processes",
@@ -312,7 +309,6 @@ def test_launcher_stops_every_process_when_one_fails(tmp_path):
         timeout=120,
     )
     assert out.returncode == 3, out.stderr
-    assert time.monotonic() - start < 60
     assert "process 1 exited with status 3" in out.stderr
     pid0 = int((tmp_path / "pid_0").read_text())
     with pytest.raises(ProcessLookupError):
@@ -506,7 +502,7 @@ def test_topology_changes_resume_the_same_training(killed_run, sigterm_run, one_
     """1 -> 2 processes and 2 -> 1: the first step after each change starts from exactly the checkpoint's
     parameters, so its losses differ from the same step in the original layout by reduction round-off only."""
     # 1 -> 2: killed_run resumed one_host's checkpoint 2 in 2 processes and logged step 3 before the kill.
-    gaps = loss_gaps(killed_run[0].workdir, one_host.workdir)
+    gaps = loss_gaps(killed_run.workdir, one_host.workdir)
     assert gaps[1] == gaps[2] == 0 and gaps[3] < SAME_PARAMS, gaps
     # 2 -> 1: the 2-process checkpoint 3 (bit for bit two_hosts' step 3) resumed here on one device.
     workdir = tmp_path / "back_to_one"
@@ -521,10 +517,10 @@ def test_topology_changes_resume_the_same_training(killed_run, sigterm_run, one_
 
 @pytest.mark.slow
 def test_kill_9_of_one_process_stops_the_other_with_a_clear_error(killed_run):
-    run, seconds = killed_run
+    run = killed_run
     assert run.codes[1] == -signal.SIGKILL
+    # Exit status 1 with the one-line cause: not JAX's fatal abort (SIGABRT) after its heartbeat time-out.
     assert run.codes[0] == 1, tails(run.logs)
-    assert seconds < 60, f"process 0 took {seconds:.0f} s to stop"
     assert "Most likely another process died or was killed" in run.log(0)
     assert steps_saved(run.workdir) == ["2", "3"]  # the last completed ones; step 4 never ran
     _, _, step = restore_generator(run.workdir)
