@@ -1,5 +1,6 @@
 """Laplacian refinement against a dense transcription of Levin et al.'s Laplacian and the system it solves."""
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -163,8 +164,14 @@ def test_no_unknown_pixels_and_the_wrapped_predictor():
             return prior
 
     refined = RefinedPredictor(Net())
-    np.testing.assert_array_equal(refined(image, trimap), refine_alpha(image, trimap, prior))
-    assert refined.num_compiles == 3 and refined.predict_seconds >= 1.5 + refined.refine_seconds - 1e-9
+    start = time.perf_counter()
+    alpha = refined(image, trimap)
+    wall = time.perf_counter() - start  # an independent clock around the call
+    np.testing.assert_array_equal(alpha, refine_alpha(image, trimap, prior))
+    assert refined.num_compiles == 3  # the wrapped predictor's attributes show through
+    # The refinement's time is counted (some, at most the call's), and added to the network's 1.5 s.
+    assert 0 < refined.refine_seconds <= wall
+    assert refined.predict_seconds == pytest.approx(1.5 + refined.refine_seconds, abs=1e-9)
 
 
 def test_matrix_free_laplacian_and_jax_solver_match_the_dense_system():
