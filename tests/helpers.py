@@ -6,6 +6,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
@@ -13,6 +14,27 @@ import numpy as np
 from configs.default import get_data_config
 
 CROP = 64
+
+
+def unavailable(why: str) -> NoReturn:
+    """Skip, saying `why`, on a user's machine; fail under CI=true, where .ci/run provides everything the
+    suite needs, so a missing dependency or privilege can never turn a claim into a silent skip."""
+    import pytest
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {why}")
+    pytest.skip(why, allow_module_level=True)
+
+
+def require_module(name: str, why: str) -> Any:
+    """`importlib.import_module(name)`, or :func:`unavailable` naming the module, why it is needed and the
+    import error (a dependency of the module itself may be the missing piece)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        unavailable(f"{name} cannot be imported ({e}): {why}")
 
 
 def script(name: str) -> str:

@@ -4,9 +4,9 @@ import colorsys
 
 import numpy as np
 import pytest
-from helpers import batches, small_config
+from helpers import batches, require_module, small_config
 
-tf = pytest.importorskip("tensorflow")
+tf = require_module("tensorflow", "the tf.data colour jitter: pip install -e '.[data]'")
 
 from alphagan_jax.data import tf_ops  # noqa: E402
 

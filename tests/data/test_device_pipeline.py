@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
-from helpers import batches, small_config, write_image
+from helpers import batches, require_module, small_config, write_image
 
 from alphagan_jax.data import device_pipeline as dp
 from alphagan_jax.data import jnp_ops
@@ -75,7 +75,7 @@ def test_trimap_matches_opencv_for_every_kernel_pair():
 
 
 def test_hue_and_saturation_match_tensorflow():
-    tf = pytest.importorskip("tensorflow")
+    tf = require_module("tensorflow", "the tf.data pipeline it is compared with: pip install -e '.[data]'")
     rgb = np.random.default_rng(2).random((16, 16, 3), dtype=np.float32)
     rgb[0, :3] = [[0, 0, 0], [1, 1, 1], [0.5, 0.5, 0.5]]  # grey: no hue
     for delta in (-0.3, 0.1, 0.45):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import script
+from helpers import require_module, script, unavailable
 
 from alphagan_jax.cli.predict import REFINE_BY_DEFAULT
 from alphagan_jax.cli.predict import main as predict_main
@@ -33,26 +33,20 @@ COLOUR = "#00b140"  # the page's default background colour
 WAIT_MS = 240_000  # a shared 2-core CPU compiles slowly
 
 
-def _unavailable(why: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {why}")
-    pytest.skip(why)
-
-
 @pytest.fixture
 def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[demo]')")
+        unavailable("playwright is not installed (pip install -e '.[demo]')")
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        _unavailable("no chromium on PATH (apt-get install -y chromium)")
+        unavailable("no chromium on PATH (apt-get install -y chromium)")
     with sync_playwright() as p:
         try:
             b = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         except Exception as e:  # noqa: BLE001 - any launch failure means no browser here
-            _unavailable(f"chromium cannot start: {e}")
+            unavailable(f"chromium cannot start: {e}")
         try:
             yield b
         finally:
@@ -67,7 +61,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(trained_workdir, tmp_path):
-    pytest.importorskip("gradio", reason="gradio is not installed (pip install -e '.[demo]')")
+    require_module("gradio", "the matting page (pip install -e '.[demo]')")
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until the finally block
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import train_cmd, truncate
+from helpers import train_cmd, truncate, unavailable
 
 from alphagan_jax.distributed import workdir_lease
 from alphagan_jax.distributed.workdir_lease import WorkdirBusyError, WorkdirLease
@@ -302,7 +302,7 @@ def small_disk(tmp_path):
             ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)], check=True, capture_output=True, timeout=30
         )
     except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot mount a small tmpfs here ({getattr(e, 'stderr', b'') or e}): needs root")
+        unavailable(f"cannot mount a small tmpfs here ({getattr(e, 'stderr', b'') or e}): needs root")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
 
@@ -342,7 +342,7 @@ def test_workdir_that_is_a_file_or_read_only(tmp_path):
             ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)], check=True, capture_output=True, timeout=30
         )
     except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"cannot mount a read-only tmpfs here ({e})")
+        unavailable(f"cannot mount a read-only tmpfs here ({e}): needs root")
     try:
         out = run(train_cmd(ro / "run"), timeout=120)
     finally:

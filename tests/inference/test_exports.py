@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import downscaled_photo
+from helpers import downscaled_photo, require_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,8 +28,8 @@ def model(trained_workdir: Path):
 
 
 def test_onnx_matches_model_alpha(model, photo, tmp_path: Path) -> None:
-    pytest.importorskip("jax2onnx", reason="the export extra: pip install -e '.[export]'")
-    pytest.importorskip("onnxruntime", reason="the export extra: pip install -e '.[export]'")
+    require_module("jax2onnx", "pip install --no-deps jax2onnx==0.17.1 and the export extra (README line 2)")
+    require_module("onnxruntime", "the export extra: pip install -e '.[export]'")
     from alphagan_jax.cli.export import main
     from alphagan_jax.inference.exports.runners import OnnxMatting, bucket_shape
 

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import param_count
+from helpers import param_count, require_module
 
 from alphagan_jax.models import (
     Discriminator,
@@ -125,7 +125,7 @@ def test_discriminator_parameter_count_matches_pix2pix():
 
 
 def test_max_unpool_matches_torch():
-    torch = pytest.importorskip("torch", reason="compares against torch.nn.MaxUnpool2d")
+    torch = require_module("torch", "compares against torch.nn.MaxUnpool2d (pip install torch==2.13.0)")
     rng = np.random.default_rng(0)
     stem = rng.standard_normal((2, 16, 16, 3)).astype(np.float32)  # continuous values: no ties
     pooled = rng.standard_normal((2, 8, 8, 3)).astype(np.float32)

@@ -7,9 +7,9 @@ ResNet-50 configuration stays cheap.
 import jax
 import jax.numpy as jnp
 import pytest
-from helpers import param_count
+from helpers import param_count, require_module
 
-torch = pytest.importorskip("torch", reason="the peer model needs the torch extra (pip install torch)")
+torch = require_module("torch", "the peer model needs the torch extra (pip install torch==2.13.0)")
 
 from alphagan_jax.models import build_discriminator, build_generator  # noqa: E402
 from bench.torch_reference import alphagan as peer  # noqa: E402

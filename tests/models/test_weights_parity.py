@@ -3,8 +3,9 @@ statistics, converted, must give the same features as PyTorch (eval mode)."""
 
 import numpy as np
 import pytest
+from helpers import require_module
 
-torch = pytest.importorskip("torch", reason="the parity test needs the torch extra (pip install torch==2.13.0)")
+torch = require_module("torch", "the parity test needs the torch extra (pip install torch==2.13.0)")
 
 import jax  # noqa: E402
 
