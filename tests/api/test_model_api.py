@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import downscaled_photo
+from helpers import downscaled_photo, require_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -271,3 +271,24 @@ def test_one_photo_gives_one_matte_through_the_api_and_predict(trained_workdir: 
             api = to_uint8(model.alpha(im, tri) if refine else model.alpha(im, tri, refine=False))
             np.testing.assert_array_equal(read_alpha_u8(folder / f"{name}.alpha.png"), api, err_msg=f"{name} {refine}")
         np.testing.assert_array_equal(read_alpha_u8(one / "alpha.png"), to_uint8(model.alpha(image, trimap, refine)))
+
+
+def test_from_pretrained_reads_a_local_model_folder_offline(model_dir: Path, photo, monkeypatch) -> None:
+    """`ag.from_pretrained` on a local folder (what a Hub download leaves in its cache): the same weights and
+    the same matte as `ag.load`, with the Hub switched off, so nothing is fetched."""
+    require_module("huggingface_hub", "from_pretrained needs the hub extra (pip install -e '.[hub]')")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import jax
+
+    import alphagan_jax as ag
+
+    image, trimap = photo
+    hub_model, local = ag.from_pretrained(model_dir), ag.load(model_dir)
+    assert hub_model.step == local.step == 2
+    for a, b in zip(
+        jax.tree_util.tree_leaves(hub_model.variables), jax.tree_util.tree_leaves(local.variables), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(
+        hub_model.alpha(image, trimap, refine=False), local.alpha(image, trimap, refine=False)
+    )
