@@ -18,6 +18,8 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from alphagan_jax.artifacts.loader import DEFAULT_BUCKET
+
 TRIMAP_VALUES = (0, 128, 255)
 
 
@@ -36,7 +38,7 @@ class Model:
         variables: Any,
         info: dict[str, Any] | None = None,
         *,
-        bucket: int = 64,
+        bucket: int = DEFAULT_BUCKET,
         tta: bool = False,
         bf16: bool = False,
     ):
@@ -116,7 +118,7 @@ def load(
     *,
     best: bool = False,
     step: int | None = None,
-    bucket: int = 64,
+    bucket: int = DEFAULT_BUCKET,
     tta: bool = False,
     bf16: bool = False,
 ) -> Model:

@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from alphagan_jax.artifacts.loader import DEFAULT_BUCKET
 from alphagan_jax.cli import logs as cli_logging
 
 _log = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--bucket",
         type=int,
-        default=64,
-        help="pad sides to a multiple of this (of 32); one compile per bucket (default 64, as "
-        "predict on a folder; a single photo in predict uses 32, pass it --bucket 64 to compare)",
+        default=DEFAULT_BUCKET,
+        help=f"pad sides to a multiple of this (of 32); one compile per bucket (default {DEFAULT_BUCKET}, "
+        "as predict, evaluate.py and the Python API: the padding changes the matte)",
     )
     p.add_argument(
         "--examples",

@@ -27,13 +27,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import TYPE_CHECKING
 
+from alphagan_jax.artifacts.loader import DEFAULT_BUCKET
 from alphagan_jax.cli import logs as cli_logging
-from alphagan_jax.cli.model_args import add_checkpoint_choice
-
-if TYPE_CHECKING:  # imported where used: the CLI sets up logging before JAX is imported
-    pass
+from alphagan_jax.cli.model_args import add_checkpoint_choice, load_chosen_predictor
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument(
         "--bucket",
         type=int,
-        default=64,
+        default=DEFAULT_BUCKET,
         help="pad sides up to a multiple of this (a multiple of 32): fewer distinct shapes, fewer compiles",
     )
     score = p.add_argument_group("score mode")
@@ -113,7 +110,6 @@ def run(args: argparse.Namespace) -> dict:
             workers=args.workers,
             overwrite=args.overwrite,
         )
-    from alphagan_jax.artifacts.loader import load_predictor
     from alphagan_jax.data.eval_sources import list_eval_items, synthetic_items
 
     if args.data == "synthetic":
@@ -122,15 +118,7 @@ def run(args: argparse.Namespace) -> dict:
         items = list_eval_items(args.data, args.data_path, num=args.num)
     # The network alone unless --refine: the benchmark scores the paper's model (ImportError without
     # pymatting is reported by main()).
-    predictor, weights = load_predictor(
-        args.model or args.workdir,
-        step=args.step,
-        best=args.best,
-        bucket=args.bucket,
-        tta=args.tta,
-        bf16=args.bf16,
-        refine=args.refine,
-    )
+    predictor, weights = load_chosen_predictor(args, refine=args.refine)
     step = weights.step
     _log.info("restored step %d from %s; evaluating %d images", step, args.workdir or args.model, len(items))
     refined = predictor if args.refine else None

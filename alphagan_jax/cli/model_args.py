@@ -25,3 +25,23 @@ def add_model_source(parser: argparse.ArgumentParser, model_help: str) -> None:
     source.add_argument("--workdir", help=WORKDIR_HELP)
     source.add_argument("--model", help=model_help)
     add_checkpoint_choice(parser)
+
+
+def load_chosen_predictor(args: argparse.Namespace, *, refine: bool) -> tuple[Any, Any]:
+    """(predictor, weights) of the model the arguments choose (--workdir or --model, --step or --best),
+    with the command's --bucket, --tta and --bf16, through :func:`alphagan_jax.artifacts.loader.load_predictor`.
+
+    Raises what the loader raises: FileNotFoundError / ValueError naming the path, ImportError for `refine`
+    without pymatting.
+    """
+    from alphagan_jax.artifacts.loader import load_predictor  # at call time: the CLIs set up logging first
+
+    return load_predictor(
+        args.model or args.workdir,
+        step=args.step,
+        best=args.best,
+        bucket=args.bucket,
+        tta=args.tta,
+        bf16=args.bf16,
+        refine=refine,
+    )

@@ -42,7 +42,7 @@ from typing import Any
 
 from alphagan_jax.artifacts.loader import DEFAULT_BUCKET
 from alphagan_jax.cli import logs as cli_logging
-from alphagan_jax.cli.model_args import add_model_source
+from alphagan_jax.cli.model_args import add_model_source, load_chosen_predictor
 from alphagan_jax.inference.inputs import Job, load_job, pair_folder
 from alphagan_jax.inference.outputs import matte_outputs, output_paths, write_outputs
 from alphagan_jax.inference.refine import REFINE_BY_DEFAULT
@@ -204,18 +204,8 @@ class _ModelError(Exception):
 
 
 def _load_predictor(args: argparse.Namespace) -> tuple[Any, int | None]:
-    from alphagan_jax.artifacts.loader import load_predictor
-
     try:
-        predictor, weights = load_predictor(
-            args.model or args.workdir,
-            step=args.step,
-            best=args.best,
-            bucket=args.bucket,
-            tta=args.tta,
-            bf16=args.bf16,
-            refine=args.refine,
-        )
+        predictor, weights = load_chosen_predictor(args, refine=args.refine)
     except ImportError as e:  # the refinement without pymatting
         raise _ModelError(f"{e}; or pass --no-refine") from e
     except (OSError, ValueError) as e:

@@ -18,8 +18,6 @@ import math
 
 import numpy as np
 
-from alphagan_jax.data.io import to_uint8
-
 
 def _resize_nearest(x: np.ndarray, height: int, width: int) -> np.ndarray:
     """pymatting's nearest-neighbour resize: source index floor(i * src / dst), clipped."""
@@ -110,17 +108,3 @@ def _refine(
             fg = np.where(colour, new_fg, fg).astype(np.float32)
             bg = np.where(colour, new_bg, bg).astype(np.float32)
     return fg, bg
-
-
-def cutout(image: np.ndarray, alpha: np.ndarray, **kwargs) -> np.ndarray:
-    """RGBA uint8 cut-out: estimated foreground colours with alpha as the A channel.
-
-    Args:
-      image: HxWx3 uint8 or float in [0, 1].
-      alpha: HxW uint8 or float in [0, 1].
-      **kwargs: passed to :func:`estimate_foreground_ml`.
-    """
-    fg, _ = estimate_foreground_ml(image, alpha, **kwargs)
-    a = _to_unit(alpha)
-    rgba = np.concatenate([fg, a[:, :, None]], axis=2)
-    return to_uint8(rgba)

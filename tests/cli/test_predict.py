@@ -35,8 +35,11 @@ def test_foreground_ml_recovers_foreground_colours():
 
 
 def test_cutout_is_rgba_with_alpha_channel():
+    from alphagan_jax.inference.outputs import matte_outputs
+
     image, alpha, _, _ = synthetic_fb(40, 30)
-    rgba = foreground.cutout((image * 255).round().astype(np.uint8), (alpha * 255).round().astype(np.uint8))
+    image_u8, trimap = (image * 255).round().astype(np.uint8), np.full(alpha.shape, 128, np.uint8)
+    rgba = matte_outputs(lambda i, t: alpha, image_u8, trimap)["cutout"]
     assert rgba.shape == (40, 30, 4) and rgba.dtype == np.uint8
     np.testing.assert_array_equal(rgba[..., 3], (alpha * 255).round().astype(np.uint8))
 
